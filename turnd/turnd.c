@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "server.h"
 #include "version.h"
 
 static void
@@ -37,6 +38,8 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	int check = 0, verbose = 0, dev = 0, ch;
 	struct turnd_conf *conf;
+	struct server *srv;
+	int rc;
 
 	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -85,6 +88,10 @@ main(int argc, char **argv)
 	    conf->log.level + verbose, conf->log.syslog, "turnd");
 	log_info("event=start version=%s config=%s", TURND_VERSION,
 	    conf->source);
-	conf_free(conf);
-	return 0;
+	srv = server_new(conf);
+	if (srv == NULL)
+		return 1;
+	rc = server_run(srv);
+	server_free(srv);
+	return rc;
 }

@@ -1,0 +1,154 @@
+/*
+ * A small TURN client for the integration tests, built on proto/: UDP
+ * sockets on loopback, requests assembled from a list of attributes,
+ * transactions with retransmission, the long-term credential dance, and a
+ * UDP "peer" socket to exchange data with through the relay.  It trusts
+ * nothing the server sends: every response is decoded and checked by
+ * proto/ before the tests look at it.
+ */
+#ifndef TURND_TESTS_TCLIENT_H
+#define TURND_TESTS_TCLIENT_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "stun.h"
+#include "stun_msg.h"
+
+union tc_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* One attribute to put in a request. */
+#define TC_RAW 0   /* val/len as given */
+#define TC_XADDR 1 /* addr, XORed with the transaction ID */
+#define TC_U32 2   /* u32 */
+#define TC_U8PAD 3 /* u32 low byte in the first octet, three zero octets */
+#define TC_U16PAD 4
+
+struct tc_attr {
+	uint16_t type;
+	int kind;
+	const void *val;
+	size_t len;
+	uint32_t u32;
+	struct stun_addr addr;
+};
+
+#define TC_MAX_ATTRS 24
+
+struct tc_msg {
+	uint16_t method;
+	uint8_t cls;	 /* STUN_CLASS_REQUEST by default */
+	int auth;	 /* add USERNAME, REALM, NONCE, MESSAGE-INTEGRITY */
+	int sha256;	 /* with auth: SHA-256 key, PASSWORD-ALGORITHM(S), MI-SHA256 */
+	int fingerprint; /* add FINGERPRINT */
+	int no_username; /* with auth: leave USERNAME out */
+	size_t n;
+	struct tc_attr a[TC_MAX_ATTRS];
+	uint8_t txid[STUN_TXID_LEN]; /* set by the caller when txid_set */
+	int txid_set;
+};
+
+struct tc_resp {
+	uint8_t buf[2048];
+	size_t len;
+	struct stun_msg m; /* borrows buf */
+	int code;	   /* 0 success, an error code, or -1 */
+};
+
+struct tc {
+	int fd;
+	union tc_addr server;
+	union tc_addr local; /* our own transport address */
+	char user[600];
+	char pass[128];
+	char realm[256];
+	char nonce[256];
+	uint8_t key[32];
+	size_t keylen;
+	int timeout_ms; /* per try */
+	int tries;
+};
+
+/* Parses "127.0.0.1" or "::1" with a port. Returns 0 or -1. */
+int tc_addr_parse(union tc_addr *a, const char *ip, uint16_t port);
+socklen_t tc_addr_len(const union tc_addr *a);
+void tc_addr_to_stun(struct stun_addr *s, const union tc_addr *a);
+void tc_addr_from_stun(union tc_addr *a, const struct stun_addr *s);
+int tc_addr_eq(const union tc_addr *a, const union tc_addr *b);
+const char *tc_addr_str(const union tc_addr *a, char *buf, size_t len);
+uint16_t tc_addr_port(const union tc_addr *a);
+
+/* Opens a client socket toward server_ip:port. Returns 0 or -1. */
+int tc_open(struct tc *c, const char *server_ip, uint16_t port,
+    const char *user, const char *pass);
+void tc_close(struct tc *c);
+
+void tcm_init(struct tc_msg *m, uint16_t method);
+void tcm_raw(struct tc_msg *m, uint16_t type, const void *val, size_t len);
+void tcm_u32(struct tc_msg *m, uint16_t type, uint32_t v);
+void tcm_u8pad(struct tc_msg *m, uint16_t type, uint8_t v);
+void tcm_u16pad(struct tc_msg *m, uint16_t type, uint16_t v);
+void tcm_xaddr(struct tc_msg *m, uint16_t type, const union tc_addr *a);
+void tcm_str(struct tc_msg *m, uint16_t type, const char *s);
+
+/* Encodes m with a fresh (or the given) transaction ID into buf. */
+int tc_encode(struct tc *c, const struct tc_msg *m, uint8_t *buf,
+    size_t cap, uint8_t txid_out[STUN_TXID_LEN]);
+/*
+ * One transaction: sends m, retransmits, waits for the response with the
+ * same transaction ID.  Returns the response code (0 for success, the
+ * error code, -1 on timeout or an undecodable response).  Remembers REALM
+ * and NONCE from 401/438 answers.
+ */
+int tc_transact(struct tc *c, const struct tc_msg *m, struct tc_resp *r);
+/* tc_transact with the credential dance: on 401/438 retries once. */
+int tc_call(struct tc *c, struct tc_msg *m, struct tc_resp *r);
+/* Verifies a response's MESSAGE-INTEGRITY with the client's key. */
+int tc_check_integrity(const struct tc *c, const struct tc_resp *r);
+
+/* Allocate (UDP) with the dance; fills relayed (first XOR-RELAYED). */
+int tc_allocate(struct tc *c, union tc_addr *relayed);
+/* The same with REQUESTED-ADDRESS-FAMILY (STUN_AF_IPV4 or _IPV6). */
+int tc_allocate_family(struct tc *c, uint8_t family, union tc_addr *relayed);
+int tc_refresh(struct tc *c, uint32_t lifetime);
+int tc_permission(struct tc *c, const union tc_addr *peer);
+int tc_channel_bind(struct tc *c, uint16_t chan, const union tc_addr *peer);
+/* Send indication and ChannelData. */
+int tc_send_ind(struct tc *c, const union tc_addr *peer, const void *data,
+    size_t len);
+int tc_send_chan(struct tc *c, uint16_t chan, const void *data, size_t len);
+/*
+ * Waits for a Data indication or ChannelData.  Returns the data length and
+ * sets *chan (0 for a Data indication, whose peer goes in *peer), or -1 on
+ * timeout.  Other messages are skipped.
+ */
+int tc_recv_data(struct tc *c, void *buf, size_t cap, uint16_t *chan,
+    union tc_addr *peer, int timeout_ms);
+
+int tc_send_raw(struct tc *c, const void *p, size_t len);
+/* Receives one datagram; -1 on timeout. */
+int tc_recv_raw(struct tc *c, void *buf, size_t cap, int timeout_ms);
+
+/* A UDP peer on loopback. */
+struct tpeer {
+	int fd;
+	union tc_addr addr;
+};
+
+int tpeer_open(struct tpeer *p, const char *ip);
+void tpeer_close(struct tpeer *p);
+int tpeer_send(struct tpeer *p, const union tc_addr *to, const void *data,
+    size_t len);
+int tpeer_recv(struct tpeer *p, void *buf, size_t cap, union tc_addr *from,
+    int timeout_ms);
+
+/* TURN REST credential: password for username with secret. */
+void tc_rest_password(const char *secret, const char *user, char out[64]);
+
+#endif

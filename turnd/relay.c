@@ -1,0 +1,313 @@
+/*
+ * Relay sockets and the peer-to-client half of the data path (RFC 8656
+ * sections 11.3 and 12.6 on the server side).  A datagram from a peer is
+ * received into an io slot with headroom; if a channel is bound to the
+ * peer, a 4-byte ChannelData header is written in front of it, otherwise
+ * a Data indication header; the result is queued for the client without
+ * a copy.  Only datagrams from peers with a live permission pass.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "chandata.h"
+#include "config.h"
+#include "listen.h"
+#include "log.h"
+#include "relay.h"
+#include "server.h"
+#include "stun_enc.h"
+#include "worker.h"
+
+#define RELAY_BIND_TRIES 32
+#define RELAY_ROUNDS 4
+
+static void relay_cb(evutil_socket_t, short, void *);
+
+/* Where relay sockets of this family bind for a. */
+static int
+relay_bind_addr(struct worker *w, const struct turn_alloc *a, int family,
+    union taddr *out)
+{
+	const struct turnd_conf *c = w->snap->conf;
+
+	for (size_t i = 0; i < c->relay.n_addrs; i++)
+		if (c->relay.addrs[i].sa.sa_family == family) {
+			*out = c->relay.addrs[i];
+			taddr_set_port(out, 0);
+			return 0;
+		}
+	if (a->ep.local.sa.sa_family == family && !taddr_is_any(&a->ep.local)) {
+		*out = a->ep.local;
+		taddr_set_port(out, 0);
+		return 0;
+	}
+	return -1;
+}
+
+static int
+relay_socket(struct worker *w, const union taddr *addr, int df)
+{
+	const struct turnd_conf *c = w->snap->conf;
+	int fam = addr->sa.sa_family, on = 1, fd;
+
+	fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (fam == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on));
+	if (df) {
+		int v = fam == AF_INET ? IP_PMTUDISC_DO : 1;
+
+		if (fam == AF_INET)
+			(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v,
+			    sizeof(v));
+		else
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v,
+			    sizeof(v));
+	}
+	if (c->relay.rcvbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &c->relay.rcvbuf,
+		    sizeof(c->relay.rcvbuf));
+	if (c->relay.sndbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &c->relay.sndbuf,
+		    sizeof(c->relay.sndbuf));
+	if (bind(fd, &addr->sa, taddr_len(addr)) == -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+relay_arm(struct worker *w, struct turn_alloc *a, struct relay *r, int fd,
+    const union taddr *addr, int df)
+{
+	r->a = a;
+	r->fd = fd;
+	r->addr = *addr;
+	r->df = df;
+	r->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, relay_cb, r);
+	if (r->ev == NULL || event_add(r->ev, NULL) != 0) {
+		if (r->ev != NULL)
+			event_free(r->ev);
+		r->ev = NULL;
+		r->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+relay_open(struct worker *w, struct turn_alloc *a, struct relay *r,
+    int family, int flags, uint8_t token[PORTPOOL_TOKEN_LEN])
+{
+	struct portpool *pool = server_pool(w->srv, family);
+	union taddr addr, next;
+	int df = (flags & RELAY_F_DF) != 0;
+
+	if (pool == NULL || relay_bind_addr(w, a, family, &addr) != 0)
+		return 440;
+	for (int tries = 0; tries < RELAY_BIND_TRIES; tries++) {
+		uint16_t port;
+		int fd, fd2 = -1;
+
+		if (portpool_take(pool, (uint32_t)worker_rand(w),
+		    (flags & (RELAY_F_EVEN | RELAY_F_RESERVE)) != 0,
+		    &port) != 0)
+			return 508;
+		taddr_set_port(&addr, port);
+		fd = relay_socket(w, &addr, df);
+		if (fd == -1) {
+			/* held by another process: try another port */
+			portpool_put(pool, port);
+			if (flags & (RELAY_F_EVEN | RELAY_F_RESERVE))
+				portpool_put(pool, (uint16_t)(port + 1));
+			if (errno != EADDRINUSE && errno != EACCES)
+				return 508;
+			continue;
+		}
+		if (flags & RELAY_F_RESERVE) {
+			next = addr;
+			taddr_set_port(&next, (uint16_t)(port + 1));
+			fd2 = relay_socket(w, &next, 0);
+			if (fd2 == -1 || RAND_bytes(token,
+			    PORTPOOL_TOKEN_LEN) != 1 ||
+			    portpool_reserve(pool, (uint16_t)(port + 1), fd2,
+			    token, w->now + PORTPOOL_RESERVE_S) != 0) {
+				if (fd2 != -1)
+					close(fd2);
+				close(fd);
+				portpool_put(pool, port);
+				portpool_put(pool, (uint16_t)(port + 1));
+				continue;
+			}
+		} else if (flags & RELAY_F_EVEN)
+			portpool_put(pool, (uint16_t)(port + 1));
+		if (relay_arm(w, a, r, fd, &addr, df) != 0) {
+			close(fd);
+			portpool_put(pool, port);
+			return 508;
+		}
+		return 0;
+	}
+	return 508;
+}
+
+int
+relay_claim(struct worker *w, struct turn_alloc *a, struct relay *r,
+    const uint8_t token[PORTPOOL_TOKEN_LEN], int flags)
+{
+	for (int i = 0; i < 2; i++) {
+		struct portpool *pool = w->srv->pool[i];
+		union taddr addr;
+		socklen_t len = sizeof(addr);
+		uint16_t port;
+		int fd;
+
+		if (pool == NULL ||
+		    portpool_claim(pool, token, w->now, &port, &fd) != 0)
+			continue;
+		memset(&addr, 0, sizeof(addr));
+		if (getsockname(fd, &addr.sa, &len) != 0 ||
+		    relay_arm(w, a, r, fd, &addr, 0) != 0) {
+			close(fd);
+			portpool_put(pool, port);
+			return 508;
+		}
+		if (flags & RELAY_F_DF) {
+			int v = addr.sa.sa_family == AF_INET ?
+			    IP_PMTUDISC_DO : 1;
+
+			r->df = 1;
+			if (addr.sa.sa_family == AF_INET)
+				(void)setsockopt(fd, IPPROTO_IP,
+				    IP_MTU_DISCOVER, &v, sizeof(v));
+			else
+				(void)setsockopt(fd, IPPROTO_IPV6,
+				    IPV6_DONTFRAG, &v, sizeof(v));
+		}
+		return 0;
+	}
+	return 508;
+}
+
+int
+relay_send(struct worker *w, struct relay *r, const union taddr *peer,
+    uint8_t *data, size_t len, int in_slot, int df)
+{
+	struct turn_alloc *a = r->a;
+
+	if (df && !r->df) {
+		/* a Send indication asked for DF on a socket without it */
+		int on = r->addr.sa.sa_family == AF_INET ? IP_PMTUDISC_DO : 1,
+		    off = r->addr.sa.sa_family == AF_INET ?
+		    IP_PMTUDISC_DONT : 0, rc;
+
+		if (r->addr.sa.sa_family == AF_INET)
+			(void)setsockopt(r->fd, IPPROTO_IP, IP_MTU_DISCOVER,
+			    &on, sizeof(on));
+		else
+			(void)setsockopt(r->fd, IPPROTO_IPV6, IPV6_DONTFRAG,
+			    &on, sizeof(on));
+		rc = io_send_now(w, r->fd, peer, NULL, data, len);
+		if (r->addr.sa.sa_family == AF_INET)
+			(void)setsockopt(r->fd, IPPROTO_IP, IP_MTU_DISCOVER,
+			    &off, sizeof(off));
+		else
+			(void)setsockopt(r->fd, IPPROTO_IPV6, IPV6_DONTFRAG,
+			    &off, sizeof(off));
+		if (rc != 0)
+			return -1;
+	} else if (in_slot)
+		io_queue(w, r->fd, peer, NULL, data, len);
+	else if (io_send_now(w, r->fd, peer, NULL, data, len) != 0)
+		return -1;
+	a->c2p_pkts++;
+	a->c2p_bytes += len;
+	STAT_INC(&w->stats, RELAY_C2P_PKTS);
+	STAT_ADD(&w->stats, RELAY_C2P_BYTES, len);
+	return 0;
+}
+
+static void
+relay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	struct turn_alloc *a = r->a;
+	struct worker *w = a->w;
+	size_t n;
+
+	worker_clock(w);
+	for (int round = 0; round < RELAY_ROUNDS; round++) {
+		n = io_recv(w, r->fd, 0);
+		for (size_t i = 0; i < n; i++) {
+			struct io_pkt *p = &w->io.rx[i];
+			struct turn_chan *ch;
+			uint8_t *start;
+			size_t total;
+
+			if (p->truncated) {
+				STAT_INC(&w->stats, DROP_TRUNCATED);
+				continue;
+			}
+			if (!perm_check(a, &p->from, w->now)) {
+				STAT_INC(&w->stats, DROP_NO_PERM);
+				continue;
+			}
+			ch = chan_by_peer(a, &p->from, w->now);
+			if (ch != NULL) {
+				if (p->len > UINT16_MAX) {
+					STAT_INC(&w->stats, DROP_TOO_BIG);
+					continue;
+				}
+				start = p->data - CHANDATA_HDR_LEN;
+				chandata_hdr(start, ch->num, (uint16_t)p->len);
+				total = CHANDATA_HDR_LEN + p->len;
+			} else {
+				struct stun_addr peer;
+				uint8_t txid[STUN_TXID_LEN];
+				uint64_t r1 = worker_rand(w), r2 =
+				    worker_rand(w);
+				size_t hl, pad = stun_pad(p->len) - p->len;
+				int rc;
+
+				taddr_to_stun(&peer, &p->from);
+				hl = STUN_HDR_LEN + 4 +
+				    (peer.family == STUN_AF_IPV6 ? 20 : 8) + 4;
+				if (p->len + pad + hl - STUN_HDR_LEN >
+				    UINT16_MAX) {
+					STAT_INC(&w->stats, DROP_TOO_BIG);
+					continue;
+				}
+				memcpy(txid, &r1, 8);
+				memcpy(txid + 8, &r2, 4);
+				start = p->data - hl;
+				rc = stun_data_ind_hdr(start, hl, txid, &peer,
+				    p->len);
+				if (rc < 0 || (size_t)rc != hl) {
+					STAT_INC(&w->stats, DROP_TOO_BIG);
+					continue;
+				}
+				memset(p->data + p->len, 0, pad);
+				total = hl + p->len + pad;
+			}
+			a->p2c_pkts++;
+			a->p2c_bytes += p->len;
+			STAT_INC(&w->stats, RELAY_P2C_PKTS);
+			STAT_ADD(&w->stats, RELAY_P2C_BYTES, p->len);
+			client_send_data(w, &a->ep, start, total);
+		}
+		if (n < IO_BATCH)
+			break;
+	}
+}
