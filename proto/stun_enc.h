@@ -70,7 +70,8 @@ const char *stun_reason(uint16_t code);
  * DATA attribute header.  The caller places the data right after and adds
  * stun_pad(data_len) - data_len zero bytes.  Used on the relay path to wrap
  * a datagram in place.  Returns the header length (at most
- * STUN_DATA_IND_HDR_MAX) or STUN_ENOSPC.
+ * STUN_DATA_IND_HDR_MAX), STUN_ENOSPC, STUN_EFAMILY (peer), or
+ * STUN_EINVAL when data_len would not fit a STUN message.
  */
 #define STUN_DATA_IND_HDR_MAX (STUN_HDR_LEN + 4 + 20 + 4)
 int stun_data_ind_hdr(uint8_t *out, size_t cap,

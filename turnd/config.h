@@ -138,16 +138,21 @@ struct turnd_conf {
  * Loads and validates the configuration in path (or, with text not NULL,
  * the configuration text named path).  On success returns a new
  * struct turnd_conf the caller frees with conf_free.  On failure returns
- * NULL after printing every problem to err as "file:line: message", one a
- * line, unknown settings with the closest known name suggested.
+ * NULL after printing every problem to err (unless NULL) as
+ * "file:line: message", one a line, in line order, unknown settings with
+ * the closest known name suggested; line 0 means the file as a whole
+ * (a missing realm, a file that cannot be read).
  */
 struct turnd_conf *conf_load(const char *path, const char *text, FILE *err);
 void conf_free(struct turnd_conf *c);
 
 /*
- * Prints the effective configuration, defaults included, in libconfig
- * syntax that conf_load accepts again; secrets and keys are printed as
- * "<hidden>".  Used by `turnd -n -v` and the golden tests.
+ * Prints the effective configuration, defaults included, in table order
+ * and libconfig syntax, each setting under a comment line of help.
+ * Passwords, keys and secrets are printed as "<hidden>": the dump is for
+ * reading.  It loads again (to the same dump) unless a user has a key,
+ * since "<hidden>" is not 32 hex digits.  Used by `turnd -n -v` and the
+ * golden tests.
  */
 void conf_dump(const struct turnd_conf *c, FILE *f);
 

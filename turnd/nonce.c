@@ -13,6 +13,11 @@
 #include "stun_integrity.h"
 
 #define NONCE_MAC_LEN 12
+/*
+ * The 24-bit security feature set in base64, bits numbered from the least
+ * significant (RFC 8489 section 18.1): bit 0, password algorithms.
+ */
+#define STUN_NONCE_FEATURES "AAAB"
 
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -66,17 +71,12 @@ size_t
 nonce_make(const struct nonce_key *k, uint32_t expires,
     const union taddr *client, int transport, char out[NONCE_LEN + 1])
 {
-	static const uint8_t features[3] = { 0, 0,
-		STUN_FEATURE_PASSWORD_ALGORITHMS };
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	uint8_t mac[NONCE_MAC_LEN];
 	char *p = out;
 
-	memcpy(p, STUN_NONCE_COOKIE, STUN_NONCE_COOKIE_LEN);
-	p += STUN_NONCE_COOKIE_LEN;
-	b64_3(features, p, b64);
-	p += 4;
+	memcpy(p, STUN_NONCE_COOKIE STUN_NONCE_FEATURES,
+	    STUN_NONCE_COOKIE_LEN + 4);
+	p += STUN_NONCE_COOKIE_LEN + 4;
 	for (int shift = 28; shift >= 0; shift -= 4)
 		*p++ = hexdig[(expires >> shift) & 15];
 	nonce_mac(k, expires, client, transport, mac);
@@ -95,8 +95,14 @@ nonce_check(const struct nonce_key *k, const uint8_t *nonce, size_t len,
 	uint32_t expires = 0;
 	const uint8_t *p;
 
+	/*
+	 * The cookie and feature set must be exactly what we hand out: a
+	 * nonce with the password-algorithms bit removed on the way would
+	 * otherwise let a man in the middle downgrade the client to MD5.
+	 */
 	if (len != NONCE_LEN ||
-	    memcmp(nonce, STUN_NONCE_COOKIE, STUN_NONCE_COOKIE_LEN) != 0)
+	    memcmp(nonce, STUN_NONCE_COOKIE STUN_NONCE_FEATURES,
+	    STUN_NONCE_COOKIE_LEN + 4) != 0)
 		return NONCE_BAD;
 	p = nonce + STUN_NONCE_COOKIE_LEN + 4;
 	for (int i = 0; i < 8; i++) {
@@ -112,7 +118,7 @@ nonce_check(const struct nonce_key *k, const uint8_t *nonce, size_t len,
 	if (CRYPTO_memcmp(want, p + 8, sizeof(want)) != 0)
 		return NONCE_BAD;
 	/* the expiry is covered by the MAC, so it can be trusted now */
-	if ((int32_t)(expires - now) < 0)
+	if ((int32_t)(expires - now) <= 0)
 		return NONCE_STALE;
 	return NONCE_OK;
 }

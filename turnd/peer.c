@@ -43,7 +43,7 @@ static const char *const default_deny[] = {
 
 struct peer_policy {
 	struct cidr defaults[N_DEFAULT_DENY];
-	struct cidr unspecified[2]; /* never a peer, whatever allows it */
+	struct cidr never[4]; /* never a peer, whatever allows it */
 	struct cidr *allow;
 	size_t n_allow;
 	struct cidr *deny;
@@ -55,6 +55,15 @@ struct peer_policy {
 
 
 static int policy_match(const struct cidr *, size_t, int, const uint8_t *);
+
+/* ::1 lies in the IPv4-compatible ::/96 but is judged as itself. */
+static int
+is_loopback6(const uint8_t ip[16])
+{
+	static const uint8_t one[16] = { [15] = 1 };
+
+	return memcmp(ip, one, 16) == 0;
+}
 static int embedded_v4(const uint8_t ip6[16], uint8_t v4[4]);
 
 struct peer_policy *
@@ -69,9 +78,16 @@ peer_policy_new(const struct turnd_conf *c, const union taddr *own,
 	for (size_t i = 0; i < N_DEFAULT_DENY; i++)
 		if (cidr_parse(&p->defaults[i], default_deny[i]) != 0)
 			abort(); /* the table is constant */
-	/* 0.0.0.0 reaches the host itself on Linux (coturn CVE-2020-26262) */
-	if (cidr_parse(&p->unspecified[0], "0.0.0.0/8") != 0 ||
-	    cidr_parse(&p->unspecified[1], "::/128") != 0)
+	/*
+	 * Never a peer, whatever the lists say: 0.0.0.0 reaches the host
+	 * itself on Linux (coturn's CVE-2020-26262), and IPv4-mapped and
+	 * IPv4-compatible IPv6 addresses never appear on the wire (RFC 4291
+	 * section 2.5.5): a peer given so is someone dodging the IPv4 rules.
+	 */
+	if (cidr_parse(&p->never[0], "0.0.0.0/8") != 0 ||
+	    cidr_parse(&p->never[1], "::/128") != 0 ||
+	    cidr_parse(&p->never[2], "::ffff:0:0/96") != 0 ||
+	    cidr_parse(&p->never[3], "::/96") != 0)
 		abort();
 	if (c->peers.n_allow > 0) {
 		p->allow = calloc(c->peers.n_allow, sizeof(*p->allow));
@@ -123,34 +139,24 @@ policy_match(const struct cidr *list, size_t n, int family, const uint8_t *ip)
 }
 
 /*
- * Finds an IPv4 address carried inside an IPv6 one: IPv4-mapped
- * (::ffff:0:0/96), IPv4-compatible (::/96 other than :: and ::1), NAT64
- * (64:ff9b::/96 and the local-use 64:ff9b:1::/48, RFC 8215), 6to4
- * (2002::/16).  Returns 1 and fills v4 when found.
+ * Finds an IPv4 address carried inside an IPv6 one that can reach it:
+ * NAT64 (64:ff9b::/96, and the local-use 64:ff9b:1::/48 of RFC 8215 in
+ * RFC 6052's /48 layout) and 6to4 (2002::/16).  The mapped and compatible
+ * forms are refused outright (see peer_policy_new).  Returns 1 and fills
+ * v4 when found.
  */
 static int
 embedded_v4(const uint8_t ip6[16], uint8_t v4[4])
 {
-	static const uint8_t zero[12];
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		0xff, 0xff };
 	static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b };
 	static const uint8_t nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
 
-	if (memcmp(ip6, mapped, 12) == 0 || memcmp(ip6, nat64, 12) == 0) {
-		memcpy(v4, ip6 + 12, 4);
-		return 1;
-	}
-	if (memcmp(ip6, zero, 12) == 0) {
-		/* :: and ::1 are judged as themselves */
-		if (ip6[12] == 0 && ip6[13] == 0 && ip6[14] == 0 &&
-		    ip6[15] <= 1)
-			return 0;
+	if (memcmp(ip6, nat64, 12) == 0) {
 		memcpy(v4, ip6 + 12, 4);
 		return 1;
 	}
 	if (memcmp(ip6, nat64_local, 6) == 0) {
-		/* RFC 6052 /48 layout: v4 in bytes 6..8 and 9 (u at 8) */
+		/* bits 64-71 (byte 8) are the reserved "u" octet */
 		v4[0] = ip6[6];
 		v4[1] = ip6[7];
 		v4[2] = ip6[9];
@@ -195,7 +201,8 @@ judge(const struct peer_policy *p, int family, const uint8_t *ip,
 {
 	int listener, own;
 
-	if (policy_match(p->unspecified, 2, family, ip))
+	if (policy_match(p->never, 4, family, ip) &&
+	    !(family == AF_INET6 && is_loopback6(ip)))
 		return PEER_DENY_DEFAULT;
 	own = own_match(p, family, ip, port, check_port, &listener);
 	if (listener)

@@ -36,9 +36,10 @@ void peer_policy_free(struct peer_policy *p);
  * configured deny list first, then the configured allow list, then the
  * built-in deny ranges and the server's own addresses.  With check_port,
  * an own address with a listening port is refused even when allowed
- * (TURN over TURN through ourselves is never wanted).  IPv4-mapped,
- * IPv4-compatible, NAT64 and 6to4 IPv6 forms are judged as the IPv4
- * address they carry.  Returns PEER_OK or a PEER_DENY_* reason.
+ * (TURN over TURN through ourselves is never wanted).  0.0.0.0/8, ::,
+ * and the IPv4-mapped and IPv4-compatible IPv6 forms are refused always;
+ * NAT64 and 6to4 forms are judged also as the IPv4 address they carry.
+ * Returns PEER_OK or a PEER_DENY_* reason.
  */
 int peer_check(const struct peer_policy *p, const union taddr *peer,
     int check_port);
