@@ -194,10 +194,14 @@ own_match(const struct peer_policy *p, int family, const uint8_t *ip,
 	return found;
 }
 
-/* The verdict for one (family, address) form of the peer. */
+/*
+ * The verdict for one (family, address) form of the peer.  Without
+ * use_allow the allow list is not consulted: an IPv4 address reached
+ * through NAT64 or 6to4 is not what an IPv4 allow entry names.
+ */
 static int
 judge(const struct peer_policy *p, int family, const uint8_t *ip,
-    uint16_t port, int check_port)
+    uint16_t port, int check_port, int use_allow)
 {
 	int listener, own;
 
@@ -209,7 +213,7 @@ judge(const struct peer_policy *p, int family, const uint8_t *ip,
 		return PEER_DENY_LISTENER;
 	if (policy_match(p->deny, p->n_deny, family, ip))
 		return PEER_DENY_CONFIG;
-	if (policy_match(p->allow, p->n_allow, family, ip))
+	if (use_allow && policy_match(p->allow, p->n_allow, family, ip))
 		return PEER_OK;
 	if (own)
 		return PEER_DENY_SELF;
@@ -226,19 +230,30 @@ peer_check(const struct peer_policy *p, const union taddr *peer,
 	uint8_t v4[4];
 	int r;
 
+	const uint8_t *ip6;
+
 	if (peer->sa.sa_family == AF_INET)
 		return judge(p, AF_INET, (const uint8_t *)&peer->in.sin_addr,
-		    port, check_port);
+		    port, check_port, 1);
 	if (peer->sa.sa_family != AF_INET6)
 		return PEER_DENY_FAMILY;
-	r = judge(p, AF_INET6, (const uint8_t *)&peer->in6.sin6_addr, port,
-	    check_port);
+	ip6 = (const uint8_t *)&peer->in6.sin6_addr;
+	r = judge(p, AF_INET6, ip6, port, check_port, 1);
 	if (r != PEER_OK)
 		return r;
-	/* an allowed IPv6 form must not smuggle a denied IPv4 address */
-	if (embedded_v4((const uint8_t *)&peer->in6.sin6_addr, v4))
-		return judge(p, AF_INET, v4, port, check_port);
-	return PEER_OK;
+	/*
+	 * An IPv6 form that reaches an IPv4 address must not smuggle a
+	 * denied one: the configured deny list applies to the IPv4 address
+	 * always, and unless the IPv6 address itself is allowed, so do the
+	 * built-in rules (an IPv4 allow entry does not name it).
+	 */
+	if (!embedded_v4(ip6, v4))
+		return PEER_OK;
+	if (policy_match(p->deny, p->n_deny, AF_INET, v4))
+		return PEER_DENY_CONFIG;
+	if (policy_match(p->allow, p->n_allow, AF_INET6, ip6))
+		return PEER_OK;
+	return judge(p, AF_INET, v4, port, check_port, 0);
 }
 
 const char *

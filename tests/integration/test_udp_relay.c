@@ -109,8 +109,6 @@ main(void)
 	 */
 	relay_family(&p, "127.0.0.1", "127.0.0.2");
 	relay_family(&p, "::1", NULL);
-	CHECK_EQ_INT(tproc_stop(&p), 0);
-	if (check_state()->failed)
-		tproc_dump_log(&p);
+	CHECK_EQ_INT(tproc_finish(&p, check_state()->failed != 0), 0);
 	return CHECK_DONE();
 }

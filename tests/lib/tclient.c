@@ -50,6 +50,16 @@ tc_addr_port(const union tc_addr *a)
 	    a->in.sin_port);
 }
 
+int
+tc_addr_ip_is(const union tc_addr *a, const char *ip)
+{
+	union tc_addr want;
+
+	if (tc_addr_parse(&want, ip, tc_addr_port(a)) != 0)
+		return 0;
+	return tc_addr_eq(a, &want);
+}
+
 void
 tc_addr_to_stun(struct stun_addr *s, const union tc_addr *a)
 {
@@ -254,17 +264,26 @@ tc_encode(struct tc *c, const struct tc_msg *m, uint8_t *buf, size_t cap,
 	if (m->auth) {
 		if (!m->no_username)
 			stun_enc_str(&e, STUN_ATTR_USERNAME, c->user);
-		stun_enc_str(&e, STUN_ATTR_REALM, c->realm);
-		stun_enc_str(&e, STUN_ATTR_NONCE, c->nonce);
+		if (!m->no_realm)
+			stun_enc_str(&e, STUN_ATTR_REALM, c->realm);
+		if (!m->no_nonce)
+			stun_enc_str(&e, STUN_ATTR_NONCE, c->nonce);
 		derive_key(c, m->sha256);
-		if (m->sha256) {
+		if (m->pwalg_set) {
+			if (m->n_pwalgs > 0)
+				stun_enc_pwalgs(&e, m->pwalgs, m->n_pwalgs);
+			if (m->pwalg != 0)
+				stun_enc_pwalg(&e, m->pwalg);
+		} else if (m->sha256) {
 			static const uint16_t algs[] = { STUN_PWALG_SHA256,
 				STUN_PWALG_MD5 };
 
 			stun_enc_pwalgs(&e, algs, 2);
 			stun_enc_pwalg(&e, STUN_PWALG_SHA256);
+		}
+		if (m->sha256)
 			stun_enc_integrity_sha256(&e, c->key, c->keylen);
-		} else
+		else
 			stun_enc_integrity(&e, c->key, c->keylen);
 	}
 	if (m->fingerprint)
@@ -312,20 +331,19 @@ remember_auth(struct tc *c, const struct stun_msg *m)
 }
 
 int
-tc_transact(struct tc *c, const struct tc_msg *m, struct tc_resp *r)
+tc_transact_raw(struct tc *c, const uint8_t *req, size_t len, struct tc_resp *r)
 {
-	uint8_t out[2048], txid[STUN_TXID_LEN];
-	int len = tc_encode(c, m, out, sizeof(out), txid);
+	const uint8_t *txid = req + 8;
 
 	memset(r, 0, sizeof(*r));
 	r->code = -1;
-	if (len < 0)
+	if (len < STUN_HDR_LEN)
 		return -1;
 	for (int t = 0; t < c->tries; t++) {
 		long long deadline = now_ms() + c->timeout_ms;
 
-		if (sendto(c->fd, out, (size_t)len, 0, &c->server.sa,
-		    tc_addr_len(&c->server)) != len)
+		if (sendto(c->fd, req, len, 0, &c->server.sa,
+		    tc_addr_len(&c->server)) != (ssize_t)len)
 			return -1;
 		while (now_ms() < deadline) {
 			int n = recv_timeout(c->fd, r->buf, sizeof(r->buf),
@@ -344,13 +362,41 @@ tc_transact(struct tc *c, const struct tc_msg *m, struct tc_resp *r)
 				r->code = r->m.error.code;
 			else
 				continue;
-			if (r->code == STUN_ERR_UNAUTHORIZED ||
-			    r->code == STUN_ERR_STALE_NONCE)
-				remember_auth(c, &r->m);
 			return r->code;
 		}
 	}
 	return -1;
+}
+
+int
+tc_transact(struct tc *c, const struct tc_msg *m, struct tc_resp *r)
+{
+	uint8_t out[2048], txid[STUN_TXID_LEN];
+	int len = tc_encode(c, m, out, sizeof(out), txid);
+
+	if (len < 0) {
+		memset(r, 0, sizeof(*r));
+		r->code = -1;
+		return -1;
+	}
+	if (tc_transact_raw(c, out, (size_t)len, r) == STUN_ERR_UNAUTHORIZED ||
+	    r->code == STUN_ERR_STALE_NONCE)
+		remember_auth(c, &r->m);
+	return r->code;
+}
+
+int
+tc_learn_nonce(struct tc *c)
+{
+	struct tc_msg m;
+	struct tc_resp r;
+
+	tcm_init(&m, STUN_METHOD_ALLOCATE);
+	tcm_u8pad(&m, STUN_ATTR_REQUESTED_TRANSPORT, STUN_PROTO_UDP);
+	if (tc_transact(c, &m, &r) != STUN_ERR_UNAUTHORIZED ||
+	    !STUN_HAS(&r.m, NONCE))
+		return -1;
+	return 0;
 }
 
 int

@@ -48,6 +48,19 @@ struct tc_msg {
 	int sha256;	 /* with auth: SHA-256 key, PASSWORD-ALGORITHM(S), MI-SHA256 */
 	int fingerprint; /* add FINGERPRINT */
 	int no_username; /* with auth: leave USERNAME out */
+	int no_realm;	 /* with auth: leave REALM out */
+	int no_nonce;	 /* with auth: leave NONCE out */
+	/*
+	 * With auth and pwalg_set: PASSWORD-ALGORITHMS holds
+	 * pwalgs[0..n_pwalgs) (left out when n_pwalgs is 0) and
+	 * PASSWORD-ALGORITHM holds pwalg (left out when 0), instead of what
+	 * sha256 implies.  The key and the integrity attribute still follow
+	 * sha256.
+	 */
+	int pwalg_set;
+	uint16_t pwalgs[4];
+	size_t n_pwalgs;
+	uint16_t pwalg;
 	size_t n;
 	struct tc_attr a[TC_MAX_ATTRS];
 	uint8_t txid[STUN_TXID_LEN]; /* set by the caller when txid_set */
@@ -83,6 +96,8 @@ void tc_addr_from_stun(union tc_addr *a, const struct stun_addr *s);
 int tc_addr_eq(const union tc_addr *a, const union tc_addr *b);
 const char *tc_addr_str(const union tc_addr *a, char *buf, size_t len);
 uint16_t tc_addr_port(const union tc_addr *a);
+/* True when a holds the address ip ("127.0.0.1", "::1"), any port. */
+int tc_addr_ip_is(const union tc_addr *a, const char *ip);
 
 /* Opens a client socket toward server_ip:port. Returns 0 or -1. */
 int tc_open(struct tc *c, const char *server_ip, uint16_t port,
@@ -107,6 +122,18 @@ int tc_encode(struct tc *c, const struct tc_msg *m, uint8_t *buf,
  * and NONCE from 401/438 answers.
  */
 int tc_transact(struct tc *c, const struct tc_msg *m, struct tc_resp *r);
+/*
+ * tc_transact for a request the caller encoded (or forged): sends
+ * req[0..len), retransmits, and waits for a response carrying the
+ * transaction ID of bytes 8..19.  Same returns; remembers nothing.
+ */
+int tc_transact_raw(struct tc *c, const uint8_t *req, size_t len,
+    struct tc_resp *r);
+/*
+ * Learns REALM and NONCE from the 401 to an unauthenticated Allocate.
+ * Returns 0, or -1 when the answer was anything else.
+ */
+int tc_learn_nonce(struct tc *c);
 /* tc_transact with the credential dance: on 401/438 retries once. */
 int tc_call(struct tc *c, struct tc_msg *m, struct tc_resp *r);
 /* Verifies a response's MESSAGE-INTEGRITY with the client's key. */

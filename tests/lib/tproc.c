@@ -51,6 +51,42 @@ tproc_free_port(void)
 	return 0;
 }
 
+static int
+udp_free(uint16_t port)
+{
+	union tc_addr a;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), ok;
+
+	tc_addr_parse(&a, "127.0.0.1", port);
+	ok = fd != -1 && bind(fd, &a.sa, sizeof(a.in)) == 0;
+	if (fd != -1)
+		close(fd);
+	return ok;
+}
+
+uint16_t
+tproc_relay_window(uint16_t n)
+{
+	static unsigned int seed;
+
+	if (seed == 0)
+		seed = (unsigned int)getpid() * 2654435761u ^
+		    (unsigned int)time(NULL);
+	if (n == 0 || n > 1000)
+		return 0;
+	for (int i = 0; i < 200; i++) {
+		uint32_t first = 49152 + (rand_r(&seed) % (16384u - n)) / 2 * 2;
+		uint16_t k;
+
+		for (k = 0; k < n; k++)
+			if (!udp_free((uint16_t)(first + k)))
+				break;
+		if (k == n)
+			return (uint16_t)first;
+	}
+	return 0;
+}
+
 /* True when extra defines the top-level group or setting `name`. */
 static int
 overridden(const char *extra, const char *name)
@@ -102,6 +138,8 @@ write_conf(struct tproc *p, int flags, const char *extra)
 	if (!overridden(extra, "peers") && !(flags & TPROC_NO_PEER_ALLOW))
 		fprintf(f, "peers = { allow = [ \"127.0.0.1/32\"%s ]; };\n",
 		    v6 ? ", \"::1/128\"" : "");
+	if (!overridden(extra, "quotas"))
+		fprintf(f, "quotas = { unauth_per_source = 0; };\n");
 	if (!overridden(extra, "control"))
 		fprintf(f, "control = { socket = \"%s/turnd.sock\"; };\n",
 		    p->dir);
@@ -229,4 +267,27 @@ tproc_dump_log(const struct tproc *p)
 		fputs(line, stderr);
 	fprintf(stderr, "---- end of log ----\n");
 	fclose(f);
+}
+
+int
+tproc_finish(struct tproc *p, int failed)
+{
+	char path[400];
+	int st = tproc_stop(p);
+
+	if (failed || st != 0) {
+		tproc_dump_log(p);
+		return st;
+	}
+	if (p->dir[0] != '\0') {
+		static const char *const files[] = { "turnd.conf", "turnd.log",
+			"turnd.sock" };
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", p->dir, files[i]);
+			unlink(path);
+		}
+		rmdir(p->dir);
+	}
+	return st;
 }

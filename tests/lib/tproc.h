@@ -1,8 +1,9 @@
 /*
  * Running a real turnd for a test: a temporary directory with a generated
  * configuration (loopback listeners on a free port, a test realm and
- * users, loopback peers allowed unless the test says otherwise, plus any
- * settings the test adds), the daemon started from $TURND, readiness by
+ * users, loopback peers allowed unless the test says otherwise, no limit
+ * on 401 answers per source since every test client is on loopback, plus
+ * any settings the test adds), the daemon started from $TURND, readiness by
  * STUN Binding, and a clean stop by SIGTERM whose exit status is checked
  * (so sanitizer reports at exit fail the test).
  */
@@ -33,10 +34,21 @@ struct tproc {
 int tproc_start(struct tproc *p, int flags, const char *extra);
 /* SIGTERM, wait; returns the exit status (0 clean) or -1. */
 int tproc_stop(struct tproc *p);
+/*
+ * Stops turnd; when failed or the stop was not clean, prints its log,
+ * else removes the temporary directory.  Returns the exit status.
+ */
+int tproc_finish(struct tproc *p, int failed);
 /* Prints the daemon's log to stderr (on failure). */
 void tproc_dump_log(const struct tproc *p);
 /* A free port on loopback (UDP and TCP) outside 49152-65535. */
 uint16_t tproc_free_port(void);
+/*
+ * For a test that writes its own relay group: n consecutive ports in
+ * 49152-65535, the first even, each free for UDP on 127.0.0.1 right now.
+ * Returns the first, or 0.
+ */
+uint16_t tproc_relay_window(uint16_t n);
 
 #define TPROC_REALM "turnd.test"
 #define TPROC_USER "alice"

@@ -146,6 +146,10 @@ test_allow_deny(void)
 	p = policy(allow, 1, NULL, 0, NULL, 0);
 	CHECK_EQ_INT(verdict(p, "127.0.0.1", 1), PEER_OK);
 	CHECK_EQ_INT(verdict(p, "127.0.0.2", 1), PEER_DENY_DEFAULT);
+	/* nor the IPv6 forms that reach it (RFC 6052 3.1: NAT64 must not
+	 * carry non-global addresses) */
+	CHECK_EQ_INT(verdict(p, "64:ff9b::7f00:1", 1), PEER_DENY_DEFAULT);
+	CHECK_EQ_INT(verdict(p, "2002:7f00:1::1", 1), PEER_DENY_DEFAULT);
 	/* nor its IPv6 forms */
 	CHECK_EQ_INT(verdict(p, "::ffff:127.0.0.1", 1), PEER_DENY_DEFAULT);
 	CHECK_EQ_INT(verdict(p, "::127.0.0.1", 1), PEER_DENY_DEFAULT);
