@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "listen.h"
 #include "log.h"
 #include "portpool.h"
 #include "quota.h"
@@ -157,6 +158,8 @@ alloc_free(struct worker *w, struct turn_alloc *a)
 		}
 	t->n--;
 	TAILQ_REMOVE(&t->all, a, entry);
+	if (a->ep.conn != NULL)
+		tconn_detach(a->ep.conn);
 	relay_release(w, &a->relay[0]);
 	relay_release(w, &a->relay[1]);
 	if (a->user != NULL) {

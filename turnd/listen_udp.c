@@ -17,6 +17,7 @@
 #include "listen.h"
 #include "log.h"
 #include "req.h"
+#include "stun_enc.h"
 #include "worker.h"
 
 #define LISTEN_ROUNDS 4 /* batches per wake-up before yielding */
@@ -80,6 +81,8 @@ listener_free(struct listener *l)
 		return;
 	if (l->ev != NULL)
 		event_free(l->ev);
+	if (l->pause != NULL)
+		event_free(l->pause);
 	if (l->fd != -1)
 		close(l->fd);
 	free(l);
@@ -134,7 +137,8 @@ client_send(struct worker *w, const struct client_ep *ep, const uint8_t *p,
 		}
 		return;
 	}
-	/* stream transports arrive with the TCP/TLS listeners */
+	if (ep->conn != NULL)
+		(void)tconn_write(ep->conn, p, len, 0);
 }
 
 void
@@ -147,5 +151,15 @@ client_send_data(struct worker *w, const struct client_ep *ep, uint8_t *p,
 		STAT_INC(&w->stats, TX_CLIENT_PKTS);
 		STAT_ADD(&w->stats, TX_CLIENT_BYTES, len);
 		return;
+	}
+	if (ep->conn != NULL) {
+		/* RFC 8656 section 12.5: ChannelData is padded on streams */
+		if ((p[0] & 0xc0) == 0x40) {
+			size_t padded = stun_pad(len);
+
+			memset(p + len, 0, padded - len);
+			len = padded;
+		}
+		(void)tconn_write(ep->conn, p, len, 1);
 	}
 }

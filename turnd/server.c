@@ -21,24 +21,31 @@
 #include "portpool.h"
 #include "quota.h"
 #include "server.h"
+#include "tls.h"
 #include "worker.h"
 
 struct snap *
-snap_new(struct turnd_conf *conf, const union taddr *own, size_t n_own)
+snap_new(struct turnd_conf *conf, const union taddr *own, size_t n_own,
+    char *err, size_t errlen)
 {
 	struct snap *s = calloc(1, sizeof(*s));
 
+	snprintf(err, errlen, "out of memory");
 	if (s == NULL)
 		return NULL;
 	s->conf = conf;
 	s->auth = auth_store_new(conf);
 	s->peers = peer_policy_new(conf, own, n_own);
-	if (s->auth == NULL || s->peers == NULL) {
-		s->conf = NULL; /* the caller still owns conf on failure */
-		snap_free(s);
-		return NULL;
-	}
+	if (s->auth == NULL || s->peers == NULL)
+		goto fail;
+	if (tls_wanted(conf) &&
+	    (s->tls = tls_ctx_new(conf, err, errlen)) == NULL)
+		goto fail;
 	return s;
+fail:
+	s->conf = NULL; /* the caller still owns conf on failure */
+	snap_free(s);
+	return NULL;
 }
 
 void
@@ -48,6 +55,7 @@ snap_free(struct snap *s)
 		return;
 	auth_store_free(s->auth);
 	peer_policy_free(s->peers);
+	tls_ctx_free(s->tls);
 	conf_free(s->conf);
 	free(s);
 }
@@ -166,6 +174,7 @@ struct server *
 server_new(struct turnd_conf *conf)
 {
 	struct server *srv;
+	char err[512];
 	unsigned int n;
 
 	srv = calloc(1, sizeof(*srv));
@@ -178,9 +187,11 @@ server_new(struct turnd_conf *conf)
 	}
 	if (server_own_addrs(conf, &srv->own, &srv->n_own) != 0)
 		goto fail;
-	srv->snap = snap_new(conf, srv->own, srv->n_own);
-	if (srv->snap == NULL)
+	srv->snap = snap_new(conf, srv->own, srv->n_own, err, sizeof(err));
+	if (srv->snap == NULL) {
+		log_warnx("event=start_failed reason=\"%s\"", err);
 		goto fail;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (!family_usable(conf, i == 0 ? AF_INET : AF_INET6))
 			continue;
@@ -190,7 +201,8 @@ server_new(struct turnd_conf *conf)
 			goto fail;
 	}
 	srv->quota = quota_new();
-	if (srv->quota == NULL)
+	srv->conns = quota_new();
+	if (srv->quota == NULL || srv->conns == NULL)
 		goto fail;
 	n = conf->process.workers != 0 ? conf->process.workers :
 	    server_cpus();
@@ -223,6 +235,7 @@ server_free(struct server *srv)
 	for (int i = 0; i < 2; i++)
 		portpool_free(srv->pool[i]);
 	quota_free(srv->quota);
+	quota_free(srv->conns);
 	free(srv->own);
 	OPENSSL_cleanse(&srv->nonce, sizeof(srv->nonce));
 	free(srv);

@@ -26,11 +26,13 @@ struct portpool;
 struct quota;
 struct worker;
 struct event_base;
+typedef struct ssl_ctx_st SSL_CTX;
 
 struct snap {
 	struct turnd_conf *conf;
 	struct auth_store *auth;
 	struct peer_policy *peers;
+	SSL_CTX *tls; /* NULL without TLS listeners */
 };
 
 struct server {
@@ -38,6 +40,7 @@ struct server {
 	struct nonce_key nonce;
 	struct portpool *pool[2]; /* relay ports: [0] IPv4, [1] IPv6 */
 	struct quota *quota;
+	struct quota *conns; /* TCP/TLS connections per source IP */
 	struct worker **workers;
 	size_t n_workers;
 	union taddr *own; /* the server's own addresses, for the policy */
@@ -47,9 +50,12 @@ struct server {
 	_Atomic int draining;	 /* no new allocations */
 };
 
-/* Builds a snapshot from conf, taking ownership of it; NULL on failure. */
+/*
+ * Builds a snapshot from conf, taking ownership of it on success; on
+ * failure returns NULL with the reason in err.
+ */
 struct snap *snap_new(struct turnd_conf *conf, const union taddr *own,
-    size_t n_own);
+    size_t n_own, char *err, size_t errlen);
 void snap_free(struct snap *s);
 
 /*

@@ -40,6 +40,12 @@
 	X(DROP_SEND_FAIL, "dropped: send failed")                             \
 	X(DROP_TRUNCATED, "dropped: datagram larger than the buffer")         \
 	X(DROP_RESPONSE, "dropped: STUN responses sent to the server")        \
+	X(DROP_CLIENT_SLOW, "dropped: stream client not reading")             \
+	X(TCP_ACCEPTED, "TCP and TLS connections accepted")                   \
+	X(TCP_REFUSED_LIMIT, "connections refused: total or per-source cap") \
+	X(TCP_ACCEPT_PAUSED, "accept paused: out of descriptors or memory")   \
+	X(TCP_BAD_FRAME, "connections closed: not STUN or frame too big")    \
+	X(TCP_IDLE_CLOSED, "connections closed: idle or stalled frame")      \
 	X(AUTH_FAIL_NO_CREDS, "401: request without credentials")             \
 	X(AUTH_FAIL_UNKNOWN_USER, "401: unknown user")                        \
 	X(AUTH_FAIL_BAD_MI, "401: wrong MESSAGE-INTEGRITY")                   \

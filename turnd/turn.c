@@ -204,6 +204,8 @@ turn_allocate(struct req *r)
 	}
 	a->user_len = r->auth.user_len;
 	a->quota_off = r->auth.quota_off;
+	if (r->ep->conn != NULL)
+		r->ep->conn->a = a; /* the allocation dies with it */
 	memcpy(a->txid, m->txid, STUN_TXID_LEN);
 
 	if (has_token)

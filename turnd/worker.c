@@ -66,6 +66,7 @@ worker_new(struct server *srv, int id)
 	w->snap = srv->snap;
 	w->mbox_fd = -1;
 	TAILQ_INIT(&w->mbox);
+	TAILQ_INIT(&w->conns);
 	pthread_mutex_init(&w->mbox_mu, NULL);
 	if (RAND_bytes((unsigned char *)w->rng, sizeof(w->rng)) != 1 ||
 	    (w->rng[0] | w->rng[1]) == 0)
@@ -87,21 +88,30 @@ worker_new(struct server *srv, int id)
 	if (w->allocs == NULL || w->txc == NULL)
 		goto fail;
 	for (size_t i = 0; i < c->n_listen; i++) {
-		struct listener *l, **nl;
+		static const int kinds[] = { CONF_T_UDP, CONF_T_TCP,
+			CONF_T_TLS };
 
-		if (!(c->listen[i].transports & CONF_T_UDP))
-			continue;
-		l = listener_udp_new(w, &c->listen[i].addr, c);
-		if (l == NULL)
-			goto fail_quiet;
-		nl = reallocarray(w->listeners, w->n_listeners + 1,
-		    sizeof(*nl));
-		if (nl == NULL) {
-			listener_free(l);
-			goto fail;
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			struct listener *l, **nl;
+
+			if (!(c->listen[i].transports & kinds[k]))
+				continue;
+			if (kinds[k] == CONF_T_UDP)
+				l = listener_udp_new(w, &c->listen[i].addr, c);
+			else
+				l = listener_tcp_new(w, &c->listen[i].addr,
+				    kinds[k]);
+			if (l == NULL)
+				goto fail_quiet;
+			nl = reallocarray(w->listeners, w->n_listeners + 1,
+			    sizeof(*nl));
+			if (nl == NULL) {
+				listener_free(l);
+				goto fail;
+			}
+			w->listeners = nl;
+			w->listeners[w->n_listeners++] = l;
 		}
-		w->listeners = nl;
-		w->listeners[w->n_listeners++] = l;
 	}
 	w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick_cb, w);
 	w->mbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -132,6 +142,7 @@ worker_free(struct worker *w)
 
 	if (w == NULL)
 		return;
+	tconn_free_all(w);
 	alloc_table_free(w, w->allocs);
 	txcache_free(w->txc);
 	for (size_t i = 0; i < w->n_listeners; i++)

@@ -25,6 +25,7 @@
 struct server;
 struct snap;
 struct listener;
+struct tconn;
 struct alloc_table;
 struct txcache;
 struct event;
@@ -82,6 +83,7 @@ struct worker {
 
 	struct listener **listeners;
 	size_t n_listeners;
+	TAILQ_HEAD(, tconn) conns; /* TCP and TLS clients */
 	struct alloc_table *allocs;
 	struct txcache *txc;
 	struct stats stats;

@@ -348,6 +348,13 @@ SCENARIOS = [
         transport="tcp"),
     Scenario("pion-tls", pion, "TLS to the server", group="stream",
         server={"tls": True}, transport="tls"),
+    Scenario("pion-tcp-odd", pion,
+        "TCP, 101-byte datagrams: ChannelData that pion does not pad",
+        group="stream", transport="tcp", args=["-size", "101"]),
+    Scenario("pion-tls-odd", pion,
+        "TLS, 101-byte datagrams: ChannelData that pion does not pad",
+        group="stream", server={"tls": True}, transport="tls",
+        args=["-size", "101"]),
 
     # python3-aioice
     Scenario("aioice-udp", aioice, "2000 datagrams over ChannelData"),
