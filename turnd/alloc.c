@@ -18,6 +18,7 @@
 #include "portpool.h"
 #include "quota.h"
 #include "server.h"
+#include "tcprelay.h"
 #include "worker.h"
 
 static uint32_t ep_hash(const struct alloc_table *, const struct client_ep *);
@@ -160,6 +161,8 @@ alloc_free(struct worker *w, struct turn_alloc *a)
 	TAILQ_REMOVE(&t->all, a, entry);
 	if (a->ep.conn != NULL)
 		tconn_detach(a->ep.conn);
+	if (a->tcp)
+		tcprelay_alloc_gone(w, a);
 	relay_release(w, &a->relay[0]);
 	relay_release(w, &a->relay[1]);
 	if (a->user != NULL) {

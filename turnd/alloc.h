@@ -61,6 +61,7 @@ struct turn_alloc {
 	int transport; /* client transport, CONF_T_* */
 	uint32_t id;   /* worker id << 24 | serial, for operators */
 	struct relay relay[2]; /* relay[0] always used; [1] for dual */
+	int tcp;	       /* RFC 6062 TCP allocation */
 	uint32_t created;
 	uint32_t expires;
 	uint8_t txid[STUN_TXID_LEN]; /* of the Allocate that made it */

@@ -92,13 +92,13 @@ struct ct_opt {
 static void say(struct imp *, unsigned int, const char *, const char *, ...)
     __attribute__((format(printf, 4, 5)));
 static char *xstrdup(struct imp *, const char *);
-static void list_add(struct imp *, struct ct_list *, const char *,
-    unsigned int, int);
+static void list_add(
+    struct imp *, struct ct_list *, const char *, unsigned int, int);
 static int bool_value(struct imp *, const char *, unsigned int, int *);
 static int num_value(const char *, long long, long long, long long *);
 static int ip_family(const char *, uint8_t *);
-static void peer_range(struct imp *, struct ct_list *, const char *,
-    unsigned int);
+static void peer_range(
+    struct imp *, struct ct_list *, const char *, unsigned int);
 static void opt_user(struct imp *, const char *, unsigned int);
 static void opt_external(struct imp *, const char *, unsigned int);
 static void opt_listen_ip(struct imp *, const char *, unsigned int);
@@ -119,14 +119,14 @@ static void emit(struct imp *, FILE *);
 #define V(m) .off = offsetof(struct imp, m)
 
 static const char ct_db_hint[] = "turnd keeps users and secrets in its "
-				 "configuration (auth.users, auth.secrets); "
-				 "export them there";
+                                 "configuration (auth.users, auth.secrets); "
+                                 "export them there";
 static const char ct_cli_hint[] = "turnctl on the control socket takes "
-				  "the place of coturn's CLI and web admin";
+                                  "the place of coturn's CLI and web admin";
 static const char ct_5780_hint[] = "turnd does not do RFC 5780 NAT "
-				   "behaviour discovery";
+                                   "behaviour discovery";
 static const char ct_log_hint[] = "turnd logs one event a line to stderr "
-				  "(journald, docker logs) or to syslog";
+                                  "(journald, docker logs) or to syslog";
 
 static const struct ct_opt ct_table[] = {
     {"listening-port", CT_NUM, V(port), 1, 65535},
@@ -136,8 +136,7 @@ static const struct ct_opt ct_table[] = {
     {"external-ip", CT_FN, .fn = opt_external},
     {"realm", CT_STR, V(realm)},
     {"user", CT_FN, .fn = opt_user},
-    {"lt-cred-mech", CT_SAME,
-        .hint = "long-term credentials are always on"},
+    {"lt-cred-mech", CT_SAME, .hint = "long-term credentials are always on"},
     {"use-auth-secret", CT_FLAG, V(use_secret)},
     {"static-auth-secret", CT_FN, .fn = opt_secret},
     {"rest-api-separator", CT_FN, .fn = opt_separator},
@@ -146,10 +145,12 @@ static const struct ct_opt ct_table[] = {
     {"cert", CT_STR, V(cert)},
     {"pkey", CT_STR, V(pkey)},
     {"cipher-list", CT_STR, V(ciphers)},
-    {"no-tlsv1", CT_SAME, .hint = "TLS 1.2 is the oldest version turnd "
-                                  "accepts"},
-    {"no-tlsv1_1", CT_SAME, .hint = "TLS 1.2 is the oldest version turnd "
-                                    "accepts"},
+    {"no-tlsv1", CT_SAME,
+        .hint = "TLS 1.2 is the oldest version turnd "
+                "accepts"},
+    {"no-tlsv1_1", CT_SAME,
+        .hint = "TLS 1.2 is the oldest version turnd "
+                "accepts"},
     {"no-tlsv1_2", CT_FLAG, V(tls13)},
     {"tlsv1", CT_FN, .fn = opt_old_tls},
     {"tlsv1_1", CT_FN, .fn = opt_old_tls},
@@ -207,9 +208,10 @@ static const struct ct_opt ct_table[] = {
         .hint = "process.workers sets turnd's threads (0: one per CPU)"},
     {"sock-buf-size", CT_NONE,
         .hint = "set udp.rcvbuf, udp.sndbuf, relay.rcvbuf and relay.sndbuf"},
-    {"bps-capacity", CT_NONE, .hint = "turnd has no server-wide bandwidth "
-                                      "cap; quotas.bandwidth_per_allocation "
-                                      "limits each allocation"},
+    {"bps-capacity", CT_NONE,
+        .hint = "turnd has no server-wide bandwidth "
+                "cap; quotas.bandwidth_per_allocation "
+                "limits each allocation"},
     {"userdb", CT_NONE, .hint = ct_db_hint},
     {"psql-userdb", CT_NONE, .hint = ct_db_hint},
     {"mysql-userdb", CT_NONE, .hint = ct_db_hint},
@@ -229,9 +231,10 @@ static const struct ct_opt ct_table[] = {
     {"dh566", CT_NONE, .hint = "turnd offers ECDHE only"},
     {"dh1066", CT_NONE, .hint = "turnd offers ECDHE only"},
     {"ec-curve-name", CT_NONE, .hint = "turnd uses OpenSSL's default groups"},
-    {"pkey-pwd", CT_NONE, .hint = "store the key unencrypted, readable by "
-                                  "turnd only (openssl pkey -in KEY -out "
-                                  "KEY.plain)"},
+    {"pkey-pwd", CT_NONE,
+        .hint = "store the key unencrypted, readable by "
+                "turnd only (openssl pkey -in KEY -out "
+                "KEY.plain)"},
     {"cli-ip", CT_NONE, .hint = ct_cli_hint},
     {"cli-port", CT_NONE, .hint = ct_cli_hint},
     {"cli-password", CT_NONE, .hint = ct_cli_hint},
@@ -261,8 +264,7 @@ static const struct ct_opt ct_table[] = {
  * (line 0, the whole file, first), as `turnd -n` does.
  */
 static void
-say(struct imp *im, unsigned int line, const char *what, const char *fmt,
-    ...)
+say(struct imp *im, unsigned int line, const char *what, const char *fmt, ...)
 {
 	struct ct_msg *nm;
 	char *body;
@@ -307,8 +309,8 @@ flush_msgs(struct imp *im, FILE *f)
 		struct ct_msg *m = &im->msgs[i];
 
 		if (f != NULL && m->line > 0)
-			fprintf(f, "%s:%u: %s: %s\n", im->file, m->line, m->what,
-			    m->text);
+			fprintf(f, "%s:%u: %s: %s\n", im->file, m->line,
+			    m->what, m->text);
 		else if (f != NULL)
 			fprintf(f, "%s: %s: %s\n", im->file, m->what, m->text);
 		free(m->text);
@@ -329,8 +331,8 @@ xstrdup(struct imp *im, const char *s)
 }
 
 static void
-list_add(struct imp *im, struct ct_list *l, const char *text,
-    unsigned int line, int on)
+list_add(struct imp *im, struct ct_list *l, const char *text, unsigned int line,
+    int on)
 {
 	struct ct_val *nv = reallocarray(l->v, l->n + 1, sizeof(*nv));
 
@@ -422,8 +424,7 @@ ip_block_end(const uint8_t *ip, size_t len, unsigned int host, uint8_t *out)
  * are zero there) and does not pass the end.
  */
 static void
-peer_range(struct imp *im, struct ct_list *l, const char *v,
-    unsigned int line)
+peer_range(struct imp *im, struct ct_list *l, const char *v, unsigned int line)
 {
 	char buf[2 * INET6_ADDRSTRLEN + 8], txt[INET6_ADDRSTRLEN + 8];
 	uint8_t lo[16], hi[16], last[16];
@@ -439,8 +440,9 @@ peer_range(struct imp *im, struct ct_list *l, const char *v,
 	if (slash != NULL && dash == NULL) {
 		buf[slash - v] = '\0';
 		af = ip_family(buf, lo);
-		if (af == 0 || num_value(slash + 1, 0, af == AF_INET ? 32 : 128,
-		                   &prefix) != 0)
+		if (af == 0 ||
+		    num_value(
+		        slash + 1, 0, af == AF_INET ? 32 : 128, &prefix) != 0)
 			goto bad;
 		list_add(im, l, v, line, 0);
 		return;
@@ -492,8 +494,9 @@ opt_user(struct imp *im, const char *v, unsigned int line)
 	int key = 0;
 
 	if (colon == NULL || colon == v || colon[1] == '\0') {
-		say(im, line, "error", "user: expected name:password or "
-				       "name:0xKEY");
+		say(im, line, "error",
+		    "user: expected name:password or "
+		    "name:0xKEY");
 		return;
 	}
 	pw = colon + 1;
@@ -658,8 +661,7 @@ opt_log_min(struct imp *im, const char *v, unsigned int line)
 		im->log_level.line = line;
 		return;
 	}
-	say(im, line, "warning", "log-min-level '%s' is unknown; left out",
-	    v);
+	say(im, line, "warning", "log-min-level '%s' is unknown; left out", v);
 }
 
 static void
@@ -909,8 +911,7 @@ put_str(FILE *f, const char *s)
 
 /* One element a line, each with its coturn line, when there are several. */
 static void
-put_list(FILE *f, const char *indent, const char *name,
-    const struct ct_list *l)
+put_list(FILE *f, const char *indent, const char *name, const struct ct_list *l)
 {
 	fprintf(f, "%s%s = [", indent, name);
 	if (l->n == 1) {
@@ -946,8 +947,7 @@ put_setting(FILE *f, const char *indent, const char *name,
 }
 
 static void
-put_flag(FILE *f, const char *indent, const char *name,
-    const struct ct_val *v)
+put_flag(FILE *f, const char *indent, const char *name, const struct ct_val *v)
 {
 	fprintf(f, "%s%s = %s;  # line %u\n", indent, name,
 	    v->on ? "true" : "false", v->line);
@@ -973,11 +973,12 @@ emit_listen(struct imp *im, FILE *f)
 	    im->listen_ips.n ? "coturn's listening-ip addresses"
 	                     : "every address, as coturn did");
 	for (size_t i = 0; i < n; i++) {
-		const char *ip = im->listen_ips.n ? im->listen_ips.v[i].text
-		                                  : any[i];
+		const char *ip =
+		    im->listen_ips.n ? im->listen_ips.v[i].text : any[i];
 
 		if (plain) {
-			fprintf(f, "%s  { address = \"%s\"; port = %s; "
+			fprintf(f,
+			    "%s  { address = \"%s\"; port = %s; "
 			    "transports = [ %s%s%s ]; }",
 			    k++ ? ",\n" : "", ip, port,
 			    im->no_udp.on ? "" : "\"udp\"",
@@ -985,13 +986,15 @@ emit_listen(struct imp *im, FILE *f)
 			    im->no_tcp.on ? "" : "\"tcp\"");
 		}
 		if (tls)
-			fprintf(f, "%s  { address = \"%s\"; port = %s; "
+			fprintf(f,
+			    "%s  { address = \"%s\"; port = %s; "
 			    "transports = [ \"tls\" ]; }",
 			    k++ ? ",\n" : "", ip, tport);
 	}
 	fputs("\n);\n", f);
 	if (!tls && !im->no_tls.on && im->tls_port.line != 0)
-		fprintf(f, "# tls-listening-port=%s (line %u) needs a "
+		fprintf(f,
+		    "# tls-listening-port=%s (line %u) needs a "
 		    "certificate: set tls below and add\n"
 		    "#  { address = \"0.0.0.0\"; port = %s; "
 		    "transports = [ \"tls\" ]; },\n",
@@ -1005,10 +1008,11 @@ emit_tls(struct imp *im, FILE *f)
 
 	if (!tls && im->ciphers.line == 0 && im->tls13.line == 0) {
 		if (!im->no_tls.on && im->tls_port.line != 0)
-			fputs("\n# tls = {\n"
-			      "#   certificate = \"/etc/turnd/fullchain.pem\";\n"
-			      "#   private_key = \"/etc/turnd/privkey.pem\";\n"
-			      "# };\n",
+			fputs(
+			    "\n# tls = {\n"
+			    "#   certificate = \"/etc/turnd/fullchain.pem\";\n"
+			    "#   private_key = \"/etc/turnd/privkey.pem\";\n"
+			    "# };\n",
 			    f);
 		return;
 	}
@@ -1064,11 +1068,13 @@ emit_auth(struct imp *im, FILE *f)
 		for (size_t i = 0; i < im->users.n; i++) {
 			fputs("    { name = ", f);
 			put_str(f, im->users.v[i].text);
-			fputs(im->user_pw.v[i].on ? "; key = " : "; password = ",
+			fputs(
+			    im->user_pw.v[i].on ? "; key = " : "; password = ",
 			    f);
 			put_str(f, im->user_pw.v[i].text);
 			fprintf(f, "; }%s  # line %u\n",
-			    i + 1 < im->users.n ? "," : "", im->users.v[i].line);
+			    i + 1 < im->users.n ? "," : "",
+			    im->users.v[i].line);
 		}
 		fputs("  );\n", f);
 	}
@@ -1117,8 +1123,8 @@ emit_rest(struct imp *im, FILE *f)
 			put_setting(f, "  ", "allocations_per_user",
 			    &im->user_quota, 0);
 		if (im->total_quota.line)
-			put_setting(f, "  ", "allocations_total",
-			    &im->total_quota, 0);
+			put_setting(
+			    f, "  ", "allocations_total", &im->total_quota, 0);
 		if (im->max_bps.line) {
 			fputs("  # bytes/s; coturn counted each direction "
 			      "separately\n",
@@ -1129,9 +1135,10 @@ emit_rest(struct imp *im, FILE *f)
 		fputs("};\n", f);
 	}
 	if (im->prometheus.on) {
-		fprintf(f, "\n# coturn served /metrics on every address; turnd "
-			   "keeps it on loopback\nmetrics = { listen = "
-			   "\"127.0.0.1:%s\"; };  # line %u\n",
+		fprintf(f,
+		    "\n# coturn served /metrics on every address; turnd "
+		    "keeps it on loopback\nmetrics = { listen = "
+		    "\"127.0.0.1:%s\"; };  # line %u\n",
 		    im->prom_port.text ? im->prom_port.text : "9641",
 		    im->prometheus.line);
 	}
@@ -1158,9 +1165,10 @@ emit_rest(struct imp *im, FILE *f)
 static void
 emit(struct imp *im, FILE *f)
 {
-	fprintf(f, "# turnd configuration translated from coturn's %s.\n"
-		   "# \"line N\" names the coturn line a setting comes from."
-		   "  Check the\n# result with `turnd -n -c FILE`.\n",
+	fprintf(f,
+	    "# turnd configuration translated from coturn's %s.\n"
+	    "# \"line N\" names the coturn line a setting comes from."
+	    "  Check the\n# result with `turnd -n -c FILE`.\n",
 	    im->file);
 	if (im->same.n) {
 		int col = fprintf(f, "#\n# turnd does so already:") - 2;
@@ -1183,8 +1191,8 @@ emit(struct imp *im, FILE *f)
 	else
 		fputs("# realm = \"example.org\";\n", f);
 	if (im->no_software.line && im->no_software.on)
-		fprintf(f, "software = \"\";  # line %u\n",
-		    im->no_software.line);
+		fprintf(
+		    f, "software = \"\";  # line %u\n", im->no_software.line);
 	if (im->stun_only.line)
 		put_flag(f, "", "stun_only", &im->stun_only);
 	if (im->no_stun.line && im->no_stun.on)
@@ -1210,8 +1218,8 @@ imp_free(struct imp *im)
 	    &im->proc_user, &im->proc_group, &im->pidfile, &im->log_level,
 	    &im->prom_port, &im->lifetime_max};
 	struct ct_list *lists[] = {&im->listen_ips, &im->relay_ips,
-	    &im->externals, &im->secrets, &im->users, &im->user_pw,
-	    &im->allow, &im->deny, &im->same};
+	    &im->externals, &im->secrets, &im->users, &im->user_pw, &im->allow,
+	    &im->deny, &im->same};
 
 	for (size_t i = 0; i < nitems(vals); i++)
 		free(vals[i]->text);

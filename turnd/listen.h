@@ -21,6 +21,7 @@ struct turnd_conf;
 
 struct bufferevent;
 struct turn_alloc;
+struct splice;
 
 struct listener {
 	struct worker *w;
@@ -47,6 +48,7 @@ struct tconn {
 	union taddr peer;  /* the client */
 	union taddr local; /* our end */
 	struct turn_alloc *a; /* allocation controlled by this connection */
+	struct splice *splice; /* RFC 6062 data connection, once bound */
 	struct event *timer;
 	uint64_t last_valid_ms; /* last complete, well-formed frame */
 	uint64_t partial_ms;	/* when the pending partial frame began */

@@ -34,6 +34,7 @@
 #include "quota.h"
 #include "req.h"
 #include "stun_enc.h"
+#include "tcprelay.h"
 #include "server.h"
 #include "txcache.h"
 #include "worker.h"
@@ -48,6 +49,7 @@
 static void tcp_accept_cb(evutil_socket_t, short, void *);
 static void tcp_resume_cb(evutil_socket_t, short, void *);
 static void tconn_read_cb(struct bufferevent *, void *);
+static void tconn_write_cb(struct bufferevent *, void *);
 static void tconn_event_cb(struct bufferevent *, short, void *);
 static void tconn_timer_cb(evutil_socket_t, short, void *);
 static void tconn_free(struct tconn *);
@@ -216,8 +218,8 @@ tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		/* stop reading while a frame and a half is waiting */
 		bufferevent_setwatermark(tc->bev, EV_READ, 0,
 		    2 * TCONN_FRAME_MAX);
-		bufferevent_setcb(tc->bev, tconn_read_cb, NULL, tconn_event_cb,
-		    tc);
+		bufferevent_setcb(tc->bev, tconn_read_cb, tconn_write_cb,
+		    tconn_event_cb, tc);
 		if (bufferevent_enable(tc->bev, EV_READ | EV_WRITE) != 0)
 			goto refuse_conn;
 		TAILQ_INSERT_TAIL(&w->conns, tc, entry);
@@ -292,6 +294,10 @@ tconn_read_cb(struct bufferevent *bev, void *arg)
 	struct client_ep ep;
 
 	worker_clock(w);
+	if (c->splice != NULL) {
+		tcprelay_client_input(c);
+		return;
+	}
 	memset(&ep, 0, sizeof(ep));
 	ep.conn = c;
 	ep.addr = c->peer;
@@ -331,10 +337,27 @@ tconn_read_cb(struct bufferevent *bev, void *arg)
 		req_input(w, &ep, c->transport, evbuffer_pullup(in,
 		    (ssize_t)flen), flen, REQ_F_STREAM);
 		evbuffer_drain(in, flen);
+		if (c->splice != NULL) {
+			/* bound (RFC 6062): what follows is the peer's */
+			bufferevent_setwatermark(c->bev, EV_WRITE,
+			    w->snap->conf->tcp.buffer_max / 2, 0);
+			tcprelay_client_input(c);
+			break;
+		}
 	}
 	c->busy = 0;
 	if (c->closing)
 		tconn_free(c);
+}
+
+/* Output drained below the low mark (only set on bound data connections). */
+static void
+tconn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct tconn *c = arg;
+
+	if (c->splice != NULL)
+		tcprelay_client_drained(c);
 }
 
 static void
@@ -363,7 +386,8 @@ tconn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = now_ms();
 	struct timeval tv;
 
-	if (c->a == NULL && now - c->last_valid_ms >= idle) {
+	if (c->a == NULL && c->splice == NULL &&
+	    now - c->last_valid_ms >= idle) {
 		STAT_INC(&c->w->stats, TCP_IDLE_CLOSED);
 		tconn_close(c, "idle");
 		return;
@@ -414,6 +438,7 @@ tconn_free(struct tconn *c)
 		a->ep.conn = NULL;
 		alloc_free(w, a);
 	}
+	tcprelay_client_gone(c);
 	txcache_forget_conn(w->txc, c);
 	if (c->timer != NULL)
 		event_free(c->timer);

@@ -22,6 +22,7 @@
 #include "relay.h"
 #include "server.h"
 #include "stun_enc.h"
+#include "tcprelay.h"
 #include "worker.h"
 
 #define RELAY_BIND_TRIES 32
@@ -51,17 +52,25 @@ relay_bind_addr(struct worker *w, const struct turn_alloc *a, int family,
 }
 
 static int
-relay_socket(struct worker *w, const union taddr *addr, int df)
+relay_socket(struct worker *w, const union taddr *addr, int df, int tcp)
 {
 	const struct turnd_conf *c = w->snap->conf;
 	int fam = addr->sa.sa_family, on = 1, fd;
 
-	fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(fam, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
 	if (fam == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
 		    sizeof(on));
+	/* RFC 6062: outgoing connections leave from the listening port */
+	if (tcp && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof(on)) != 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) != 0)) {
+		close(fd);
+		return -1;
+	}
 	if (df) {
 		int v = fam == AF_INET ? IP_PMTUDISC_DO : 1;
 
@@ -78,7 +87,8 @@ relay_socket(struct worker *w, const union taddr *addr, int df)
 	if (c->relay.sndbuf > 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &c->relay.sndbuf,
 		    sizeof(c->relay.sndbuf));
-	if (bind(fd, &addr->sa, taddr_len(addr)) == -1) {
+	if (bind(fd, &addr->sa, taddr_len(addr)) == -1 ||
+	    (tcp && listen(fd, 64) == -1)) {
 		int e = errno;
 
 		close(fd);
@@ -90,13 +100,14 @@ relay_socket(struct worker *w, const union taddr *addr, int df)
 
 static int
 relay_arm(struct worker *w, struct turn_alloc *a, struct relay *r, int fd,
-    const union taddr *addr, int df)
+    const union taddr *addr, int df, int tcp)
 {
 	r->a = a;
 	r->fd = fd;
 	r->addr = *addr;
 	r->df = df;
-	r->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, relay_cb, r);
+	r->ev = event_new(w->base, fd, EV_READ | EV_PERSIST,
+	    tcp ? tcprelay_accept_cb : relay_cb, r);
 	if (r->ev == NULL || event_add(r->ev, NULL) != 0) {
 		if (r->ev != NULL)
 			event_free(r->ev);
@@ -113,7 +124,7 @@ relay_open(struct worker *w, struct turn_alloc *a, struct relay *r,
 {
 	struct portpool *pool = server_pool(w->srv, family);
 	union taddr addr, next;
-	int df = (flags & RELAY_F_DF) != 0;
+	int df = (flags & RELAY_F_DF) != 0, tcp = (flags & RELAY_F_TCP) != 0;
 
 	if (pool == NULL || relay_bind_addr(w, a, family, &addr) != 0)
 		return 440;
@@ -126,7 +137,7 @@ relay_open(struct worker *w, struct turn_alloc *a, struct relay *r,
 		    &port) != 0)
 			return 508;
 		taddr_set_port(&addr, port);
-		fd = relay_socket(w, &addr, df);
+		fd = relay_socket(w, &addr, df, tcp);
 		if (fd == -1) {
 			/* held by another process: try another port */
 			portpool_put(pool, port);
@@ -139,7 +150,7 @@ relay_open(struct worker *w, struct turn_alloc *a, struct relay *r,
 		if (flags & RELAY_F_RESERVE) {
 			next = addr;
 			taddr_set_port(&next, (uint16_t)(port + 1));
-			fd2 = relay_socket(w, &next, 0);
+			fd2 = relay_socket(w, &next, 0, 0);
 			if (fd2 == -1 || RAND_bytes(token,
 			    PORTPOOL_TOKEN_LEN) != 1 ||
 			    portpool_reserve(pool, (uint16_t)(port + 1), fd2,
@@ -153,7 +164,7 @@ relay_open(struct worker *w, struct turn_alloc *a, struct relay *r,
 			}
 		} else if (flags & RELAY_F_EVEN)
 			portpool_put(pool, (uint16_t)(port + 1));
-		if (relay_arm(w, a, r, fd, &addr, df) != 0) {
+		if (relay_arm(w, a, r, fd, &addr, df, tcp) != 0) {
 			close(fd);
 			portpool_put(pool, port);
 			return 508;
@@ -179,7 +190,7 @@ relay_claim(struct worker *w, struct turn_alloc *a, struct relay *r,
 			continue;
 		memset(&addr, 0, sizeof(addr));
 		if (getsockname(fd, &addr.sa, &len) != 0 ||
-		    relay_arm(w, a, r, fd, &addr, 0) != 0) {
+		    relay_arm(w, a, r, fd, &addr, 0, 0) != 0) {
 			close(fd);
 			portpool_put(pool, port);
 			return 508;

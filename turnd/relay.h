@@ -21,6 +21,7 @@ struct turn_alloc;
 #define RELAY_F_EVEN 0x01     /* EVEN-PORT */
 #define RELAY_F_RESERVE 0x02  /* EVEN-PORT R: keep the next port too */
 #define RELAY_F_DF 0x04	      /* DONT-FRAGMENT */
+#define RELAY_F_TCP 0x08      /* RFC 6062: a listening TCP socket */
 
 /*
  * Opens r for a on family.  With RELAY_F_RESERVE, also binds the next

@@ -19,6 +19,7 @@
 #include "stun_hdr.h"
 #include "stun_integrity.h"
 #include "stun_msg.h"
+#include "tcprelay.h"
 #include "turn.h"
 #include "txcache.h"
 #include "worker.h"
@@ -41,6 +42,10 @@ static const struct method {
 	    M_AUTH | M_NEEDALLOC, turn_create_permission },
 	{ STUN_METHOD_CHANNEL_BIND, "channel_bind", M_AUTH | M_NEEDALLOC,
 	    turn_channel_bind },
+	{ STUN_METHOD_CONNECT, "connect", M_AUTH | M_NEEDALLOC,
+	    tcprelay_connect },
+	{ STUN_METHOD_CONNECTION_BIND, "connection_bind", M_AUTH,
+	    tcprelay_bind },
 };
 
 static void stun_input(struct worker *, const struct client_ep *, int,

@@ -21,6 +21,7 @@
 #include "portpool.h"
 #include "quota.h"
 #include "server.h"
+#include "tcprelay.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -202,7 +203,8 @@ server_new(struct turnd_conf *conf)
 	}
 	srv->quota = quota_new();
 	srv->conns = quota_new();
-	if (srv->quota == NULL || srv->conns == NULL)
+	srv->tcp = tcprelay_new();
+	if (srv->quota == NULL || srv->conns == NULL || srv->tcp == NULL)
 		goto fail;
 	n = conf->process.workers != 0 ? conf->process.workers :
 	    server_cpus();
@@ -236,6 +238,7 @@ server_free(struct server *srv)
 		portpool_free(srv->pool[i]);
 	quota_free(srv->quota);
 	quota_free(srv->conns);
+	tcprelay_free(srv->tcp);
 	free(srv->own);
 	OPENSSL_cleanse(&srv->nonce, sizeof(srv->nonce));
 	free(srv);

@@ -24,6 +24,7 @@ struct auth_store;
 struct peer_policy;
 struct portpool;
 struct quota;
+struct tcprelay;
 struct worker;
 struct event_base;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -41,6 +42,7 @@ struct server {
 	struct portpool *pool[2]; /* relay ports: [0] IPv4, [1] IPv6 */
 	struct quota *quota;
 	struct quota *conns; /* TCP/TLS connections per source IP */
+	struct tcprelay *tcp; /* RFC 6062 pending connections */
 	struct worker **workers;
 	size_t n_workers;
 	union taddr *own; /* the server's own addresses, for the policy */

@@ -158,7 +158,19 @@ turn_allocate(struct req *r)
 		req_error(r, STUN_ERR_BAD_REQUEST);
 		return;
 	}
-	if (m->transport != STUN_PROTO_UDP) {
+	if (m->transport == STUN_PROTO_TCP) {
+		/*
+		 * RFC 6062 section 5.1: only on a TCP or TLS connection, and
+		 * without the UDP-only attributes.
+		 */
+		if (r->ep->conn == NULL || STUN_HAS(m, DONT_FRAGMENT) ||
+		    STUN_HAS(m, EVEN_PORT) || STUN_HAS(m, RESERVATION_TOKEN) ||
+		    STUN_HAS(m, ADDITIONAL_ADDRESS_FAMILY)) {
+			req_error(r, STUN_ERR_BAD_REQUEST);
+			return;
+		}
+		flags |= RELAY_F_TCP;
+	} else if (m->transport != STUN_PROTO_UDP) {
 		req_error(r, STUN_ERR_UNSUPPORTED_TRANSPORT);
 		return;
 	}
@@ -207,6 +219,7 @@ turn_allocate(struct req *r)
 	if (r->ep->conn != NULL)
 		r->ep->conn->a = a; /* the allocation dies with it */
 	memcpy(a->txid, m->txid, STUN_TXID_LEN);
+	a->tcp = (flags & RELAY_F_TCP) != 0;
 
 	if (has_token)
 		rc = relay_claim(w, a, &a->relay[0], m->reservation_token,
@@ -330,7 +343,7 @@ turn_channel_bind(struct req *r)
 	uint16_t code;
 	int rc;
 
-	if (!STUN_HAS(m, CHANNEL_NUMBER) || m->n_peer == 0 ||
+	if (r->a->tcp || !STUN_HAS(m, CHANNEL_NUMBER) || m->n_peer == 0 ||
 	    !chandata_valid_channel(m->channel,
 	    c->relay.legacy_channel_numbers)) {
 		req_error(r, STUN_ERR_BAD_REQUEST);
@@ -374,6 +387,11 @@ turn_send_indication(struct worker *w, const struct client_ep *ep,
 	}
 	if (m->n_unknown > 0) {
 		STAT_INC(&w->stats, DROP_UNKNOWN_ATTR);
+		return;
+	}
+	if (a->tcp) {
+		/* RFC 6062: data of a TCP allocation goes over data connections */
+		STAT_INC(&w->stats, DROP_BAD_INDICATION);
 		return;
 	}
 	if (m->n_peer == 0 || !STUN_HAS(m, DATA)) {

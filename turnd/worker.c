@@ -21,6 +21,7 @@
 #include "log.h"
 #include "portpool.h"
 #include "server.h"
+#include "tcprelay.h"
 #include "txcache.h"
 #include "worker.h"
 
@@ -67,6 +68,7 @@ worker_new(struct server *srv, int id)
 	w->mbox_fd = -1;
 	TAILQ_INIT(&w->mbox);
 	TAILQ_INIT(&w->conns);
+	TAILQ_INIT(&w->splices);
 	pthread_mutex_init(&w->mbox_mu, NULL);
 	if (RAND_bytes((unsigned char *)w->rng, sizeof(w->rng)) != 1 ||
 	    (w->rng[0] | w->rng[1]) == 0)
@@ -251,6 +253,7 @@ worker_tick_cb(evutil_socket_t fd, short ev, void *arg)
 		for (int i = 0; i < 2; i++)
 			if (w->srv->pool[i] != NULL)
 				portpool_expire(w->srv->pool[i], w->now);
+		tcprelay_expire(w, w->now);
 	}
 }
 

@@ -26,6 +26,7 @@ struct server;
 struct snap;
 struct listener;
 struct tconn;
+struct splice;
 struct alloc_table;
 struct txcache;
 struct event;
@@ -84,6 +85,7 @@ struct worker {
 	struct listener **listeners;
 	size_t n_listeners;
 	TAILQ_HEAD(, tconn) conns; /* TCP and TLS clients */
+	TAILQ_HEAD(, splice) splices; /* RFC 6062 pairs run here */
 	struct alloc_table *allocs;
 	struct txcache *txc;
 	struct stats stats;

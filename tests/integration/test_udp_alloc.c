@@ -276,7 +276,8 @@ test_transport(const struct tproc *p)
 		int want;
 	} cases[] = {
 	    {"no REQUESTED-TRANSPORT", 0, 0, STUN_ERR_BAD_REQUEST},
-	    {"TCP", 1, STUN_PROTO_TCP, STUN_ERR_UNSUPPORTED_TRANSPORT},
+	    /* RFC 6062 section 5.1: a TCP relay is asked for over TCP/TLS */
+	    {"TCP over UDP", 1, STUN_PROTO_TCP, STUN_ERR_BAD_REQUEST},
 	    {"SCTP", 1, 132, STUN_ERR_UNSUPPORTED_TRANSPORT},
 	};
 	struct tc c;

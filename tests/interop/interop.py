@@ -168,7 +168,7 @@ def uclient(srv, sc, expect_msgs=None):
     if st["sent"] != want or st["received"] != want:
         problems.append("sent %s and received %s datagrams, expected %d each"
             % (st["sent"], st["received"], want))
-    if "-s" not in sc.opts["args"] and st["channels"] == 0:
+    if not ({"-s", "-T"} & set(sc.opts["args"])) and st["channels"] == 0:
         problems.append("no channel was bound")
     if problems:
         raise TestFailure("; ".join(problems))
@@ -330,6 +330,10 @@ SCENARIOS = [
         expect_fail=r"create permission error 403"),
     Scenario("uclient-tcp", uclient, "TCP to the server (-t)", group="stream",
         server=UC, args=["-t", "-c", "-m", "2"], msgs=400),
+    Scenario("uclient-tcp-relay", uclient,
+        "RFC 6062 TCP relays, client to client (-T): Connect, "
+        "ConnectionAttempt, ConnectionBind on both sides", group="stream",
+        server=UC, args=["-T", "-m", "2"], msgs=400),
 
     # pion/turn v2
     Scenario("pion-udp", pion,
