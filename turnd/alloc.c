@@ -144,6 +144,30 @@ relay_release(struct worker *w, struct relay *r)
 }
 
 void
+alloc_gauges(struct worker *w, const struct turn_alloc *a, int delta)
+{
+	switch (a->transport) {
+	case CONF_T_TCP:
+		GAUGE_ADD(&w->stats, ALLOCS_TCP, delta);
+		break;
+	case CONF_T_TLS:
+		GAUGE_ADD(&w->stats, ALLOCS_TLS, delta);
+		break;
+	default:
+		GAUGE_ADD(&w->stats, ALLOCS_UDP, delta);
+		break;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (a->relay[i].fd == -1)
+			continue;
+		if (a->relay[i].addr.sa.sa_family == AF_INET6)
+			GAUGE_ADD(&w->stats, RELAYS_IPV6, delta);
+		else
+			GAUGE_ADD(&w->stats, RELAYS_IPV4, delta);
+	}
+}
+
+void
 alloc_free(struct worker *w, struct turn_alloc *a)
 {
 	struct alloc_table *t = w->allocs;
@@ -161,6 +185,10 @@ alloc_free(struct worker *w, struct turn_alloc *a)
 	TAILQ_REMOVE(&t->all, a, entry);
 	if (a->ep.conn != NULL)
 		tconn_detach(a->ep.conn);
+	if (a->counted)
+		alloc_gauges(w, a, -1);
+	GAUGE_ADD(&w->stats, PERMISSIONS, -(int64_t)a->n_perm);
+	GAUGE_ADD(&w->stats, CHANNELS, -(int64_t)a->n_chan);
 	if (a->tcp)
 		tcprelay_alloc_gone(w, a);
 	relay_release(w, &a->relay[0]);

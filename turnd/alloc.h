@@ -62,6 +62,7 @@ struct turn_alloc {
 	uint32_t id;   /* worker id << 24 | serial, for operators */
 	struct relay relay[2]; /* relay[0] always used; [1] for dual */
 	int tcp;	       /* RFC 6062 TCP allocation */
+	int counted;	       /* in the gauges (fully created) */
 	uint32_t created;
 	uint32_t expires;
 	uint8_t txid[STUN_TXID_LEN]; /* of the Allocate that made it */
@@ -102,6 +103,8 @@ struct turn_alloc *alloc_new(struct worker *w, const struct client_ep *ep,
     int transport);
 /* Removes a from the table and frees it with everything it owns. */
 void alloc_free(struct worker *w, struct turn_alloc *a);
+/* Counts a (delta 1) or uncounts it (-1) in the worker's gauges. */
+void alloc_gauges(struct worker *w, const struct turn_alloc *a, int delta);
 /* Frees expired allocations, prunes expired permissions and channels. */
 void alloc_sweep(struct worker *w, uint32_t now);
 /* The relay of a of the given family, or NULL. */

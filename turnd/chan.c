@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "worker.h"
 
 static int
 chan_live(const struct turn_chan *c, uint32_t now)
@@ -49,6 +50,8 @@ chan_bind(struct turn_alloc *a, uint16_t num, const union taddr *peer,
 			a->cap_chan = cap;
 		}
 		c = &a->chans[a->n_chan++];
+		if (a->w != NULL)
+			GAUGE_ADD(&a->w->stats, CHANNELS, 1);
 		memset(c, 0, sizeof(*c));
 		c->num = num;
 		c->peer = *peer;
@@ -84,9 +87,11 @@ chan_prune(struct turn_alloc *a, uint32_t now)
 
 	while (i < a->n_chan) {
 		/* keep expired bindings for the hold period */
-		if ((int32_t)(a->chans[i].expires + CHAN_HOLD_S - now) <= 0)
+		if ((int32_t)(a->chans[i].expires + CHAN_HOLD_S - now) <= 0) {
 			a->chans[i] = a->chans[--a->n_chan];
-		else
+			if (a->w != NULL)
+				GAUGE_ADD(&a->w->stats, CHANNELS, -1);
+		} else
 			i++;
 	}
 }

@@ -277,6 +277,10 @@ static const struct conf_opt conf_table[] = {
     {"control.mode", CONF_K_MODE, .def_str = "0660", FIELD(control.mode),
         .help = "socket permissions, an octal "
                 "string"},
+    {"control.readonly", CONF_K_STR, 0, 0, CONF_SUN_MAX, .def_str = "",
+        FIELD(control.readonly),
+        .help = "a second socket (mode 0666) that takes only "
+                "show requests; \"\" disables"},
 
     {"metrics", CONF_K_GROUP, .help = "Prometheus text over HTTP"},
     {"metrics.listen", CONF_K_ADDR, .def = 9641, .def_str = "127.0.0.1:9641",

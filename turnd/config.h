@@ -114,6 +114,7 @@ struct turnd_conf {
 		char *socket; /* "" disables */
 		char *group;
 		uint32_t mode;
+		char *readonly; /* show requests only; "" disables */
 	} control;
 
 	struct {

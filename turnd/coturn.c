@@ -879,6 +879,11 @@ check(struct imp *im)
 		    "turnd refuses private, loopback and link-local peers; "
 		    "with LiveKit on this host, list its node address in "
 		    "peers.allow (see the comment there)");
+	if (im->users.n > 0 && im->user_quota.line == 0)
+		say(im, im->users.v[0].line, "warning",
+		    "no user-quota: written as allocations_per_user = 0 (no "
+		    "limit, as in coturn); every client sharing a static "
+		    "user counts against one quota");
 	if (im->loopback.on) {
 		say(im, im->loopback.line, "warning",
 		    "allow-loopback-peers: loopback peers allowed through "
@@ -1117,11 +1122,17 @@ emit_rest(struct imp *im, FILE *f)
 		put_setting(f, "  ", "lifetime_max", &im->lifetime_max, 0);
 		fputs("};\n", f);
 	}
-	if (im->user_quota.line || im->total_quota.line || im->max_bps.line) {
+	if (im->user_quota.line || im->total_quota.line || im->max_bps.line ||
+	    im->users.n > 0) {
 		fputs("\nquotas = {\n", f);
 		if (im->user_quota.line)
 			put_setting(f, "  ", "allocations_per_user",
 			    &im->user_quota, 0);
+		else
+			fputs("  # coturn's default; turnd's (12) would count "
+			      "every client of a\n  # shared static user "
+			      "together\n  allocations_per_user = 0;\n",
+			    f);
 		if (im->total_quota.line)
 			put_setting(
 			    f, "  ", "allocations_total", &im->total_quota, 0);

@@ -191,8 +191,8 @@ tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		tc->counted = 1;
 		tc->last_valid_ms = now_ms();
 		if (l->transport == CONF_T_TLS) {
-			if (w->snap->tls == NULL ||
-			    (ssl = SSL_new(w->snap->tls)) == NULL)
+			if (w->tls == NULL ||
+			    (ssl = SSL_new(w->tls)) == NULL)
 				goto refuse_conn;
 			tc->bev = bufferevent_openssl_socket_new(w->base, fd,
 			    ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -224,6 +224,7 @@ tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			goto refuse_conn;
 		TAILQ_INSERT_TAIL(&w->conns, tc, entry);
 		STAT_INC(&w->stats, TCP_ACCEPTED);
+		GAUGE_ADD(&w->stats, CONNECTIONS, 1);
 		log_debug("event=connection_accepted client=%s transport=%s",
 		    taddr_str(&peer, pbuf, sizeof(pbuf)),
 		    l->transport == CONF_T_TLS ? "tls" : "tcp");
@@ -430,6 +431,7 @@ tconn_free(struct tconn *c)
 	struct worker *w = c->w;
 
 	TAILQ_REMOVE(&w->conns, c, entry);
+	GAUGE_ADD(&w->stats, CONNECTIONS, -1);
 	if (c->a != NULL) {
 		struct turn_alloc *a = c->a;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "worker.h"
 
 static const uint8_t *
 peer_ip(const union taddr *peer, size_t *len)
@@ -60,6 +61,8 @@ perm_install(struct turn_alloc *a, const union taddr *peer, uint32_t now,
 			a->cap_perm = cap;
 		}
 		p = &a->perms[a->n_perm++];
+		if (a->w != NULL)
+			GAUGE_ADD(&a->w->stats, PERMISSIONS, 1);
 		memset(p, 0, sizeof(*p));
 		ip = peer_ip(peer, &len);
 		p->family = (uint8_t)peer->sa.sa_family;
@@ -83,9 +86,11 @@ perm_prune(struct turn_alloc *a, uint32_t now)
 	uint16_t i = 0;
 
 	while (i < a->n_perm) {
-		if ((int32_t)(a->perms[i].expires - now) <= 0)
+		if ((int32_t)(a->perms[i].expires - now) <= 0) {
 			a->perms[i] = a->perms[--a->n_perm];
-		else
+			if (a->w != NULL)
+				GAUGE_ADD(&a->w->stats, PERMISSIONS, -1);
+		} else
 			i++;
 	}
 }

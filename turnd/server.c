@@ -1,22 +1,32 @@
 /*
- * The process-wide state: snapshots of the configuration, the server's own
- * addresses (for the peer policy), relay port pools, quotas, the nonce
- * key, and the workers' life cycle.
+ * The process-wide state and the main thread: snapshots of the
+ * configuration and their hand-over to the workers on reload, the
+ * server's own addresses (for the peer policy), relay port pools, quotas,
+ * the nonce key, signals, the graceful stop, privilege dropping, the
+ * pidfile and the service manager's notifications.
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <ifaddrs.h>
-#include <signal.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <pwd.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "config.h"
+#include "control.h"
 #include "log.h"
+#include "metrics.h"
 #include "peer.h"
 #include "portpool.h"
 #include "quota.h"
@@ -24,6 +34,17 @@
 #include "tcprelay.h"
 #include "tls.h"
 #include "worker.h"
+
+static void server_tick_cb(evutil_socket_t, short, void *);
+
+uint64_t
+server_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct snap *
 snap_new(struct turnd_conf *conf, const union taddr *own, size_t n_own,
@@ -37,16 +58,12 @@ snap_new(struct turnd_conf *conf, const union taddr *own, size_t n_own,
 	s->conf = conf;
 	s->auth = auth_store_new(conf);
 	s->peers = peer_policy_new(conf, own, n_own);
-	if (s->auth == NULL || s->peers == NULL)
-		goto fail;
-	if (tls_wanted(conf) &&
-	    (s->tls = tls_ctx_new(conf, err, errlen)) == NULL)
-		goto fail;
+	if (s->auth == NULL || s->peers == NULL) {
+		s->conf = NULL; /* the caller still owns conf on failure */
+		snap_free(s);
+		return NULL;
+	}
 	return s;
-fail:
-	s->conf = NULL; /* the caller still owns conf on failure */
-	snap_free(s);
-	return NULL;
 }
 
 void
@@ -56,9 +73,105 @@ snap_free(struct snap *s)
 		return;
 	auth_store_free(s->auth);
 	peer_policy_free(s->peers);
-	tls_ctx_free(s->tls);
 	conf_free(s->conf);
 	free(s);
+}
+
+/*
+ * sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET
+ * (a path, or an abstract name starting with '@').
+ */
+static void
+notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	size_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		log_debug("event=notify_failed state=%s", state);
+	close(fd);
+}
+
+/* Writes the pidfile; returns 0 or -1 after logging. */
+static int
+write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		log_warn("event=start_failed reason=pidfile path=%s", path);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		log_warn("event=start_failed reason=pidfile path=%s", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Becomes process.user / process.group once every socket is bound (bgpd
+ * and ntpd drop root the same way).  Only root can; anyone else keeps
+ * running as they are.
+ */
+static int
+drop_privileges(const struct turnd_conf *c)
+{
+	const char *user = c->process.user, *group = c->process.group;
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+	gid_t gid;
+
+	if ((user == NULL || user[0] == '\0') &&
+	    (group == NULL || group[0] == '\0'))
+		return 0;
+	if (geteuid() != 0) {
+		log_info("event=privileges_kept reason=not_root");
+		return 0;
+	}
+	if (user != NULL && user[0] != '\0' && (pw = getpwnam(user)) == NULL) {
+		log_warnx("event=start_failed reason=unknown_user user=%s",
+		    user);
+		return -1;
+	}
+	if (group != NULL && group[0] != '\0' &&
+	    (gr = getgrnam(group)) == NULL) {
+		log_warnx("event=start_failed reason=unknown_group group=%s",
+		    group);
+		return -1;
+	}
+	gid = gr != NULL ? gr->gr_gid : pw != NULL ? pw->pw_gid : getgid();
+	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+	    (pw != NULL && setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) !=
+	    0)) {
+		log_warn("event=start_failed reason=cannot_drop_privileges");
+		return -1;
+	}
+	log_info("event=privileges_dropped user=%s group=%s",
+	    pw != NULL ? pw->pw_name : "-", gr != NULL ? gr->gr_name : "-");
+	return 0;
 }
 
 static int
@@ -172,16 +285,24 @@ family_usable(const struct turnd_conf *c, int family)
 }
 
 struct server *
-server_new(struct turnd_conf *conf)
+server_new(struct turnd_conf *conf, const char *path, const char *text,
+    int verbose)
 {
 	struct server *srv;
 	char err[512];
 	unsigned int n;
 
 	srv = calloc(1, sizeof(*srv));
-	if (srv == NULL)
+	if (srv == NULL) {
+		conf_free(conf);
 		return NULL;
+	}
+	srv->conf_path = path;
+	srv->conf_text = text;
+	srv->verbose = verbose;
+	srv->mbox.fd = -1;
 	srv->started = time(NULL);
+	srv->started_ms = server_now_ms();
 	if (nonce_key_init(&srv->nonce) != 0) {
 		log_warnx("event=start_failed reason=no_random_bytes");
 		goto fail;
@@ -190,6 +311,11 @@ server_new(struct turnd_conf *conf)
 		goto fail;
 	srv->snap = snap_new(conf, srv->own, srv->n_own, err, sizeof(err));
 	if (srv->snap == NULL) {
+		log_warnx("event=start_failed reason=\"%s\"", err);
+		goto fail;
+	}
+	if (tls_wanted(conf) &&
+	    (srv->tls = tls_ctx_new(conf, err, sizeof(err))) == NULL) {
 		log_warnx("event=start_failed reason=\"%s\"", err);
 		goto fail;
 	}
@@ -204,7 +330,9 @@ server_new(struct turnd_conf *conf)
 	srv->quota = quota_new();
 	srv->conns = quota_new();
 	srv->tcp = tcprelay_new();
-	if (srv->quota == NULL || srv->conns == NULL || srv->tcp == NULL)
+	srv->base = event_base_new();
+	if (srv->quota == NULL || srv->conns == NULL || srv->tcp == NULL ||
+	    srv->base == NULL || mbox_init(&srv->mbox, srv->base, srv) != 0)
 		goto fail;
 	n = conf->process.workers != 0 ? conf->process.workers :
 	    server_cpus();
@@ -217,6 +345,10 @@ server_new(struct turnd_conf *conf)
 			goto fail;
 		srv->n_workers++;
 	}
+	if (control_start(srv) != 0 || metrics_start(srv) != 0 ||
+	    write_pidfile(conf->process.pidfile) != 0 ||
+	    drop_privileges(conf) != 0)
+		goto fail;
 	return srv;
 fail:
 	if (srv->snap == NULL)
@@ -230,10 +362,22 @@ server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
+	control_free(srv->ctl);
+	metrics_free(srv->metrics);
 	for (size_t i = 0; i < srv->n_workers; i++)
 		worker_free(srv->workers[i]);
 	free(srv->workers);
+	if (srv->tick != NULL)
+		event_free(srv->tick);
+	if (srv->base != NULL) {
+		mbox_destroy(&srv->mbox);
+		event_base_free(srv->base);
+	}
+	if (srv->snap != NULL && srv->snap->conf->process.pidfile != NULL &&
+	    srv->snap->conf->process.pidfile[0] != '\0')
+		(void)unlink(srv->snap->conf->process.pidfile);
 	snap_free(srv->snap);
+	tls_ctx_free(srv->tls);
 	for (int i = 0; i < 2; i++)
 		portpool_free(srv->pool[i]);
 	quota_free(srv->quota);
@@ -244,22 +388,242 @@ server_free(struct server *srv)
 	free(srv);
 }
 
+void
+server_stats(struct server *srv, struct stats *out)
+{
+	struct stats *each[256];
+	size_t n = srv->n_workers < 256 ? srv->n_workers : 256;
+
+	for (size_t i = 0; i < n; i++)
+		each[i] = &srv->workers[i]->stats;
+	stats_sum(out, each, n);
+}
+
+void
+server_rates(const struct server *srv, double rates[4])
+{
+	size_t newest, oldest, span;
+
+	memset(rates, 0, 4 * sizeof(*rates));
+	if (srv->sample_n < 2)
+		return;
+	span = srv->sample_n - 1;
+	newest = (srv->sample_pos + SERVER_RATE_WINDOW) %
+	    (SERVER_RATE_WINDOW + 1);
+	oldest = (newest + SERVER_RATE_WINDOW + 1 - span) %
+	    (SERVER_RATE_WINDOW + 1);
+	rates[0] = (double)(srv->samples[newest].c2p_pkts -
+	    srv->samples[oldest].c2p_pkts) / (double)span;
+	rates[1] = (double)(srv->samples[newest].c2p_bytes -
+	    srv->samples[oldest].c2p_bytes) / (double)span;
+	rates[2] = (double)(srv->samples[newest].p2c_pkts -
+	    srv->samples[oldest].p2c_pkts) / (double)span;
+	rates[3] = (double)(srv->samples[newest].p2c_bytes -
+	    srv->samples[oldest].p2c_bytes) / (double)span;
+}
+
+static void
+server_sample(struct server *srv)
+{
+	struct stats st;
+	size_t i = srv->sample_pos;
+
+	server_stats(srv, &st);
+	srv->samples[i].c2p_pkts = st.c[STAT_RELAY_C2P_PKTS];
+	srv->samples[i].c2p_bytes = st.c[STAT_RELAY_C2P_BYTES];
+	srv->samples[i].p2c_pkts = st.c[STAT_RELAY_P2C_PKTS];
+	srv->samples[i].p2c_bytes = st.c[STAT_RELAY_P2C_BYTES];
+	srv->sample_pos = (i + 1) % (SERVER_RATE_WINDOW + 1);
+	if (srv->sample_n < SERVER_RATE_WINDOW + 1)
+		srv->sample_n++;
+}
+
+static void
+server_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	server_sample(srv);
+	if (atomic_load(&srv->draining) &&
+	    (quota_total(srv->quota) == 0 ||
+	    server_now_ms() >= srv->drain_until_ms)) {
+		log_info("event=drained allocations=%zu",
+		    quota_total(srv->quota));
+		event_base_loopbreak(srv->base);
+	}
+}
+
+void
+server_stop(struct server *srv)
+{
+	const struct turnd_conf *c = srv->snap->conf;
+
+	if (atomic_load(&srv->draining) || c->process.drain_s == 0 ||
+	    quota_total(srv->quota) == 0) {
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	/* refuse new allocations, let the others run down for a while */
+	atomic_store(&srv->draining, 1);
+	srv->drain_until_ms = server_now_ms() + (uint64_t)c->process.drain_s *
+	    1000;
+	notify("STOPPING=1");
+	log_info("event=draining allocations=%zu drain_s=%u",
+	    quota_total(srv->quota), c->process.drain_s);
+}
+
+/* The hand-over of a reload: to each worker, then back to the main thread. */
+struct reload;
+
+struct reload_msg {
+	struct mmsg m;
+	struct reload *rl;
+	SSL_CTX *tls; /* the worker's new reference, or NULL */
+};
+
+struct reload {
+	struct snap *snap; /* new, or NULL when only TLS changes */
+	struct snap *old;  /* freed when every worker has moved */
+	int has_tls;
+	size_t pending;
+	struct reload_msg msgs[];
+};
+
+static void
+reload_ack_fn(struct mmsg *m, void *ctx)
+{
+	struct reload_msg *rm = (struct reload_msg *)m;
+	struct reload *rl = rm->rl;
+
+	if (--rl->pending == 0) {
+		snap_free(rl->old);
+		free(rl);
+	}
+}
+
+static void
+reload_worker_fn(struct mmsg *m, void *ctx)
+{
+	struct worker *w = ctx;
+	struct reload_msg *rm = (struct reload_msg *)m;
+
+	if (rm->rl->snap != NULL)
+		w->snap = rm->rl->snap;
+	if (rm->rl->has_tls) {
+		SSL_CTX_free(w->tls);
+		w->tls = rm->tls;
+	}
+	rm->m.fn = reload_ack_fn;
+	mbox_post(&w->srv->mbox, &rm->m);
+}
+
+int
+server_reload(struct server *srv, int tls_only, char *err, size_t errlen)
+{
+	struct turnd_conf *nc = NULL;
+	struct snap *ns = NULL;
+	SSL_CTX *tls = NULL;
+	struct reload *rl;
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *ef;
+
+	err[0] = '\0';
+	notify("RELOADING=1");
+	if (!tls_only) {
+		ef = open_memstream(&buf, &blen);
+		if (ef == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		nc = conf_load(srv->conf_path != NULL ? srv->conf_path :
+		    "<embedded>", srv->conf_path != NULL ? NULL :
+		    srv->conf_text, ef);
+		fclose(ef);
+		if (nc == NULL) {
+			snprintf(err, errlen, "%s", buf != NULL ? buf : "");
+			goto fail;
+		}
+		ns = snap_new(nc, srv->own, srv->n_own, err, errlen);
+		if (ns == NULL)
+			goto fail;
+		nc = NULL;
+	}
+	if (tls_wanted(ns != NULL ? ns->conf : srv->snap->conf) &&
+	    (tls = tls_ctx_new(ns != NULL ? ns->conf : srv->snap->conf, err,
+	    errlen)) == NULL)
+		goto fail;
+	rl = calloc(1, sizeof(*rl) + srv->n_workers * sizeof(rl->msgs[0]));
+	if (rl == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	rl->snap = ns;
+	rl->old = ns != NULL ? srv->snap : NULL;
+	rl->has_tls = 1;
+	rl->pending = srv->n_workers;
+	for (size_t i = 0; i < srv->n_workers; i++) {
+		rl->msgs[i].rl = rl;
+		rl->msgs[i].m.fn = reload_worker_fn;
+		if (tls != NULL && SSL_CTX_up_ref(tls) == 1)
+			rl->msgs[i].tls = tls;
+	}
+	if (ns != NULL) {
+		srv->snap = ns;
+		log_setlevel(ns->conf->log.level + srv->verbose > LOG_LVL_DEBUG ?
+		    LOG_LVL_DEBUG : ns->conf->log.level + srv->verbose);
+	}
+	tls_ctx_free(srv->tls);
+	srv->tls = tls;
+	if (srv->n_workers == 0) {
+		snap_free(rl->old);
+		free(rl);
+	}
+	for (size_t i = 0; i < srv->n_workers; i++)
+		worker_post(srv->workers[i], &rl->msgs[i].m);
+	free(buf);
+	srv->reloads++;
+	log_info("event=reloaded what=%s", tls_only ? "certificates" :
+	    "configuration");
+	notify("READY=1");
+	return 0;
+fail:
+	free(buf);
+	conf_free(nc);
+	snap_free(ns);
+	tls_ctx_free(tls);
+	srv->reload_failures++;
+	{
+		/* one log line per problem, the old configuration stays */
+		char *line, *save = NULL, copy[2048];
+
+		snprintf(copy, sizeof(copy), "%s", err);
+		for (line = strtok_r(copy, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			log_warnx("event=reload_failed problem=\"%s\"", line);
+	}
+	notify("READY=1");
+	return -1;
+}
+
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
+	char err[4096];
 
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
 		log_info("event=stopping signal=%s",
 		    sig == SIGTERM ? "TERM" : "INT");
-		event_base_loopbreak(srv->base);
+		server_stop(srv);
 		break;
 	case SIGHUP:
+		(void)server_reload(srv, 0, err, sizeof(err));
+		break;
 	case SIGUSR2:
-		log_warnx("event=reload_unsupported signal=%s",
-		    sig == SIGHUP ? "HUP" : "USR2");
+		(void)server_reload(srv, 1, err, sizeof(err));
 		break;
 	}
 }
@@ -269,13 +633,11 @@ server_run(struct server *srv)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 	struct event *sev[sizeof(sigs) / sizeof(sigs[0])] = { 0 };
-	struct wmsg *stop;
+	struct timeval one = { 1, 0 };
+	struct mmsg *stop;
 	int rc = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	srv->base = event_base_new();
-	if (srv->base == NULL)
-		return 1;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		sev[i] = evsignal_new(srv->base, sigs[i], server_signal_cb,
 		    srv);
@@ -284,34 +646,44 @@ server_run(struct server *srv)
 			goto out;
 		}
 	}
+	srv->tick = event_new(srv->base, -1, EV_PERSIST, server_tick_cb, srv);
+	if (srv->tick == NULL || event_add(srv->tick, &one) != 0) {
+		rc = 1;
+		goto out;
+	}
 	for (size_t i = 0; i < srv->n_workers; i++)
 		if (worker_start(srv->workers[i]) != 0) {
 			log_warn("event=worker_start_failed worker=%zu", i);
 			rc = 1;
 			goto stop;
 		}
+	srv->ready = 1;
+	server_sample(srv);
 	log_info("event=ready workers=%zu realm=%s", srv->n_workers,
 	    srv->snap->conf->realm);
+	notify("READY=1");
 	event_base_dispatch(srv->base);
 stop:
+	srv->ready = 0;
+	notify("STOPPING=1");
 	stop = calloc(srv->n_workers, sizeof(*stop));
 	for (size_t i = 0; i < srv->n_workers; i++) {
 		if (!srv->workers[i]->started)
 			continue;
 		if (stop != NULL) {
-			stop[i].type = WMSG_STOP;
+			stop[i].fn = worker_stop_fn;
 			worker_post(srv->workers[i], &stop[i]);
 		}
 	}
 	for (size_t i = 0; i < srv->n_workers; i++)
 		worker_join(srv->workers[i]);
 	free(stop);
+	/* replies the workers posted on their way out (reload hand-overs) */
+	event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	log_info("event=stopped");
 out:
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sev[i] != NULL)
 			event_free(sev[i]);
-	event_base_free(srv->base);
-	srv->base = NULL;
 	return rc;
 }

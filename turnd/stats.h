@@ -75,10 +75,39 @@ enum stats_err_id {
 	STAT_ERR_COUNT
 };
 
+/* Gauges: values that go up and down, kept by the worker as they change. */
+#define STATS_GAUGES(X)                                                        \
+	X(ALLOCS_UDP, "allocations whose client uses UDP")                    \
+	X(ALLOCS_TCP, "allocations whose client uses TCP")                    \
+	X(ALLOCS_TLS, "allocations whose client uses TLS")                    \
+	X(RELAYS_IPV4, "IPv4 relayed transport addresses")                    \
+	X(RELAYS_IPV6, "IPv6 relayed transport addresses")                    \
+	X(PERMISSIONS, "permissions installed")                               \
+	X(CHANNELS, "channel bindings (bound, or held after expiry)")         \
+	X(CONNECTIONS, "TCP and TLS client connections")
+
+enum stats_gauge_id {
+#define STATS_X_GAUGE(name, help) STATG_##name,
+	STATS_GAUGES(STATS_X_GAUGE)
+#undef STATS_X_GAUGE
+	STATG_COUNT
+};
+
 struct stats {
 	_Atomic uint64_t c[STAT_COUNT];
 	_Atomic uint64_t err[STAT_ERR_COUNT];
+	_Atomic int64_t g[STATG_COUNT];
 };
+
+static inline void
+stats_gadd(_Atomic int64_t *g, int64_t n)
+{
+	atomic_store_explicit(g,
+	    atomic_load_explicit(g, memory_order_relaxed) + n,
+	    memory_order_relaxed);
+}
+
+#define GAUGE_ADD(st, id, n) stats_gadd(&(st)->g[STATG_##id], (n))
 
 /* Single writer: no read-modify-write instruction needed. */
 static inline void
@@ -96,6 +125,10 @@ stats_add(_Atomic uint64_t *c, uint64_t n)
 void stats_err(struct stats *st, uint16_t code);
 const char *stats_name(enum stats_id id);
 const char *stats_help(enum stats_id id);
+const char *stats_gauge_name(enum stats_gauge_id id);
+const char *stats_gauge_help(enum stats_gauge_id id);
+/* Sums of every worker's counters, read with relaxed loads. */
+void stats_sum(struct stats *out, struct stats *const *each, size_t n);
 uint16_t stats_err_code(enum stats_err_id id);
 
 #endif

@@ -615,9 +615,9 @@ tcprelay_kill(struct worker *w, uint32_t id)
 }
 
 static void
-kill_done(struct worker *w, struct wmsg *m)
+kill_fn(struct mmsg *m, void *ctx)
 {
-	tcprelay_kill(w, (uint32_t)(uintptr_t)m->arg);
+	tcprelay_kill(ctx, (uint32_t)(uintptr_t)m->arg);
 	free(m);
 }
 
@@ -650,12 +650,11 @@ tcprelay_alloc_gone(struct worker *w, struct turn_alloc *a)
 			case ENT_ACTIVE:
 				if (e->runner >= 0 &&
 				    (size_t)e->runner < w->srv->n_workers) {
-					struct wmsg *m = calloc(1, sizeof(*m));
+					struct mmsg *m = calloc(1, sizeof(*m));
 
 					if (m != NULL) {
-						m->type = 0;
 						m->arg = (void *)(uintptr_t)e->id;
-						m->done = kill_done;
+						m->fn = kill_fn;
 						worker_post(
 						    w->srv->workers[e->runner],
 						    m);

@@ -244,6 +244,8 @@ turn_allocate(struct req *r)
 	if (lifetime == 0)
 		lifetime = c->allocation.lifetime_default_s;
 	a->expires = w->now + lifetime;
+	a->counted = 1;
+	alloc_gauges(w, a, 1);
 	STAT_INC(&w->stats, ALLOC_CREATED);
 	log_alloc("alloc_created", a, lifetime);
 	allocate_respond(r, a, (flags & RELAY_F_RESERVE) ? token : NULL,

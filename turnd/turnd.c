@@ -88,7 +88,8 @@ main(int argc, char **argv)
 	    conf->log.level + verbose, conf->log.syslog, "turnd");
 	log_info("event=start version=%s config=%s", TURND_VERSION,
 	    conf->source);
-	srv = server_new(conf);
+	srv = server_new(conf, dev ? NULL : (path != NULL ? path :
+	    CONF_DEFAULT_PATH), dev ? conf_dev_text : NULL, verbose);
 	if (srv == NULL)
 		return 1;
 	rc = server_run(srv);

@@ -8,9 +8,9 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +27,6 @@
 
 static void *worker_main(void *);
 static void worker_tick_cb(evutil_socket_t, short, void *);
-static void worker_mbox_cb(evutil_socket_t, short, void *);
 
 void
 worker_clock(struct worker *w)
@@ -65,11 +64,11 @@ worker_new(struct server *srv, int id)
 	w->id = id;
 	w->srv = srv;
 	w->snap = srv->snap;
-	w->mbox_fd = -1;
-	TAILQ_INIT(&w->mbox);
+	if (srv->tls != NULL && SSL_CTX_up_ref(srv->tls) == 1)
+		w->tls = srv->tls;
+	w->mbox.fd = -1;
 	TAILQ_INIT(&w->conns);
 	TAILQ_INIT(&w->splices);
-	pthread_mutex_init(&w->mbox_mu, NULL);
 	if (RAND_bytes((unsigned char *)w->rng, sizeof(w->rng)) != 1 ||
 	    (w->rng[0] | w->rng[1]) == 0)
 		goto fail;
@@ -116,12 +115,7 @@ worker_new(struct server *srv, int id)
 		}
 	}
 	w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick_cb, w);
-	w->mbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->tick == NULL || w->mbox_fd == -1)
-		goto fail;
-	w->mbox_ev = event_new(w->base, w->mbox_fd, EV_READ | EV_PERSIST,
-	    worker_mbox_cb, w);
-	if (w->mbox_ev == NULL || event_add(w->mbox_ev, NULL) != 0)
+	if (w->tick == NULL || mbox_init(&w->mbox, w->base, w) != 0)
 		goto fail;
 	{
 		struct timeval one = { 1, 0 };
@@ -140,8 +134,6 @@ fail_quiet:
 void
 worker_free(struct worker *w)
 {
-	struct wmsg *m;
-
 	if (w == NULL)
 		return;
 	tconn_free_all(w);
@@ -152,17 +144,13 @@ worker_free(struct worker *w)
 	free(w->listeners);
 	if (w->tick != NULL)
 		event_free(w->tick);
-	if (w->mbox_ev != NULL)
-		event_free(w->mbox_ev);
-	if (w->mbox_fd != -1)
-		close(w->mbox_fd);
-	while ((m = TAILQ_FIRST(&w->mbox)) != NULL)
-		TAILQ_REMOVE(&w->mbox, m, entry);
-	pthread_mutex_destroy(&w->mbox_mu);
+	if (w->base != NULL)
+		mbox_destroy(&w->mbox);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	if (w->io.mem != NULL)
 		munmap(w->io.mem, (size_t)IO_SLOTS * IO_SLOT_SIZE);
+	SSL_CTX_free(w->tls);
 	free(w);
 }
 
@@ -199,46 +187,18 @@ worker_join(struct worker *w)
 }
 
 void
-worker_post(struct worker *w, struct wmsg *m)
+worker_post(struct worker *w, struct mmsg *m)
 {
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&w->mbox_mu);
-	TAILQ_INSERT_TAIL(&w->mbox, m, entry);
-	pthread_mutex_unlock(&w->mbox_mu);
-	if (write(w->mbox_fd, &one, sizeof(one)) != sizeof(one))
-		log_warn("event=mbox_write_failed worker=%d", w->id);
+	mbox_post(&w->mbox, m);
 }
 
-static void
-worker_mbox_cb(evutil_socket_t fd, short ev, void *arg)
+void
+worker_stop_fn(struct mmsg *m, void *ctx)
 {
-	struct worker *w = arg;
-	uint64_t v;
-	struct wmsg *m;
+	struct worker *w = ctx;
 
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("event=mbox_read_failed worker=%d", w->id);
-	for (;;) {
-		pthread_mutex_lock(&w->mbox_mu);
-		m = TAILQ_FIRST(&w->mbox);
-		if (m != NULL)
-			TAILQ_REMOVE(&w->mbox, m, entry);
-		pthread_mutex_unlock(&w->mbox_mu);
-		if (m == NULL)
-			break;
-		switch (m->type) {
-		case WMSG_STOP:
-			w->stopping = 1;
-			event_base_loopbreak(w->base);
-			break;
-		case WMSG_SNAP:
-			w->snap = m->arg;
-			break;
-		}
-		if (m->done != NULL)
-			m->done(w, m);
-	}
+	w->stopping = 1;
+	event_base_loopbreak(w->base);
 }
 
 static void

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "mbox.h"
 #include "stats.h"
 
 struct server;
@@ -31,6 +32,7 @@ struct alloc_table;
 struct txcache;
 struct event;
 struct event_base;
+typedef struct ssl_ctx_st SSL_CTX;
 
 #define IO_BATCH 32	/* datagrams per recvmmsg */
 #define IO_SLOTS 256	/* datagrams held until the next flush */
@@ -63,20 +65,11 @@ struct io {
 	int tx_fd[IO_SLOTS];
 };
 
-/* A message from the main thread. */
-struct wmsg {
-	TAILQ_ENTRY(wmsg) entry;
-	int type;
-#define WMSG_STOP 1
-#define WMSG_SNAP 2
-	void *arg;
-	void (*done)(struct worker *, struct wmsg *); /* on the worker */
-};
-
 struct worker {
 	int id;
 	struct server *srv;
 	struct snap *snap; /* the configuration this worker runs on */
+	SSL_CTX *tls;	   /* this worker's reference, NULL without TLS */
 	struct event_base *base;
 	pthread_t thread;
 	int started;
@@ -95,11 +88,7 @@ struct worker {
 	uint64_t rng[2];
 	uint32_t next_alloc_id;
 
-	/* mailbox */
-	pthread_mutex_t mbox_mu;
-	TAILQ_HEAD(, wmsg) mbox;
-	int mbox_fd; /* eventfd */
-	struct event *mbox_ev;
+	struct mbox mbox; /* from the main thread and other workers */
 
 	struct io io;
 };
@@ -111,8 +100,10 @@ struct worker {
 struct worker *worker_new(struct server *srv, int id);
 void worker_free(struct worker *w);
 int worker_start(struct worker *w);
-/* Posts a message; the worker frees nothing of it. Thread-safe. */
-void worker_post(struct worker *w, struct wmsg *m);
+/* Runs m->fn(m, w) on w's thread. Thread-safe. */
+void worker_post(struct worker *w, struct mmsg *m);
+/* A message fn that stops the worker's loop (m is not freed). */
+void worker_stop_fn(struct mmsg *m, void *ctx);
 void worker_join(struct worker *w);
 
 /* Refreshes w->now. */

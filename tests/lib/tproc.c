@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "stun_enc.h"
 #include "stun_hdr.h"
+#include "tcert.h"
 #include "tclient.h"
 #include "tproc.h"
 
@@ -108,23 +110,48 @@ overridden(const char *extra, const char *name)
 	return 0;
 }
 
+/* Writes s with every "@DIR@" replaced by the temporary directory. */
+static void
+put_expanded(FILE *f, const struct tproc *p, const char *s)
+{
+	const char *at;
+
+	while ((at = strstr(s, "@DIR@")) != NULL) {
+		fwrite(s, 1, (size_t)(at - s), f);
+		fputs(p->dir, f);
+		s = at + 5;
+	}
+	fputs(s, f);
+}
+
 static int
 write_conf(struct tproc *p, int flags, const char *extra)
 {
 	FILE *f = fopen(p->conf, "w");
 	int v6 = !(flags & TPROC_NO_IPV6);
+	const char *tr = flags & TPROC_TCP ? "\"udp\", \"tcp\"" : "\"udp\"";
 
 	if (f == NULL)
 		return -1;
 	fprintf(f, "realm = \"%s\";\n", TPROC_REALM);
 	if (!overridden(extra, "listen")) {
 		fprintf(f, "listen = ( { address = \"127.0.0.1\"; port = %u; "
-		    "transports = [ \"udp\" ]; }", p->port);
+		    "transports = [ %s ]; }", p->port, tr);
 		if (v6)
 			fprintf(f, ", { address = \"::1\"; port = %u; "
-			    "transports = [ \"udp\" ]; }", p->port);
+			    "transports = [ %s ]; }", p->port, tr);
+		if (flags & TPROC_TLS) {
+			fprintf(f, ", { address = \"127.0.0.1\"; port = %u; "
+			    "transports = [ \"tls\" ]; }", p->tls_port);
+			if (v6)
+				fprintf(f, ", { address = \"::1\"; port = %u; "
+				    "transports = [ \"tls\" ]; }", p->tls_port);
+		}
 		fprintf(f, " );\n");
 	}
+	if ((flags & TPROC_TLS) && !overridden(extra, "tls"))
+		fprintf(f, "tls = { certificate = \"%s\"; "
+		    "private_key = \"%s\"; };\n", p->cert, p->key);
 	if (!overridden(extra, "relay"))
 		fprintf(f, "relay = { addresses = [ \"127.0.0.1\"%s ]; "
 		    "port_min = %u; port_max = %u; };\n",
@@ -148,9 +175,11 @@ write_conf(struct tproc *p, int flags, const char *extra)
 	if (!overridden(extra, "log"))
 		fprintf(f, "log = { level = \"debug\"; };\n");
 	if (!overridden(extra, "process"))
-		fprintf(f, "process = { workers = 2; };\n");
-	if (extra != NULL)
-		fprintf(f, "%s\n", extra);
+		fprintf(f, "process = { workers = 2; drain = 0; };\n");
+	if (extra != NULL) {
+		put_expanded(f, p, extra);
+		fputc('\n', f);
+	}
 	return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -172,16 +201,16 @@ ready(uint16_t port)
 	return code == 0;
 }
 
-int
-tproc_start(struct tproc *p, int flags, const char *extra)
+/* The temporary directory, ports, certificates and configuration. */
+static int
+prepare(struct tproc *p, int flags, const char *extra)
 {
-	const char *bin = getenv("TURND");
 	char tmpl[] = "/tmp/turnd-test-XXXXXX";
 	unsigned int seed = (unsigned int)getpid() ^ (unsigned int)time(NULL);
 
 	memset(p, 0, sizeof(*p));
 	p->pid = -1;
-	if (bin == NULL) {
+	if (getenv("TURND") == NULL) {
 		fprintf(stderr, "tproc: TURND is not set\n");
 		return -1;
 	}
@@ -191,11 +220,33 @@ tproc_start(struct tproc *p, int flags, const char *extra)
 	snprintf(p->conf, sizeof(p->conf), "%s/turnd.conf", p->dir);
 	snprintf(p->log, sizeof(p->log), "%s/turnd.log", p->dir);
 	p->port = tproc_free_port();
+	if (p->port == 0)
+		return -1;
+	if (flags & TPROC_TLS) {
+		do
+			p->tls_port = tproc_free_port();
+		while (p->tls_port == p->port);
+		snprintf(p->ca, sizeof(p->ca), "%s/ca.pem", p->dir);
+		snprintf(p->cert, sizeof(p->cert), "%s/cert.pem", p->dir);
+		snprintf(p->key, sizeof(p->key), "%s/key.pem", p->dir);
+		snprintf(p->other_key, sizeof(p->other_key),
+		    "%s/other-key.pem", p->dir);
+		if (p->tls_port == 0 || tcert_make(p->dir) != 0) {
+			fprintf(stderr, "tproc: no test certificate\n");
+			return -1;
+		}
+	}
 	/* a random stretch of the relay range, so parallel tests rarely meet */
 	p->relay_min = (uint16_t)(49152 + (rand_r(&seed) % 150) * 100);
 	p->relay_max = (uint16_t)(p->relay_min + 99);
-	if (p->port == 0 || write_conf(p, flags, extra) != 0)
-		return -1;
+	return write_conf(p, flags, extra);
+}
+
+static int
+spawn(struct tproc *p)
+{
+	const char *bin = getenv("TURND");
+
 	p->pid = fork();
 	if (p->pid == -1)
 		return -1;
@@ -209,6 +260,35 @@ tproc_start(struct tproc *p, int flags, const char *extra)
 		execl(bin, bin, "-c", p->conf, (char *)NULL);
 		_exit(127);
 	}
+	return 0;
+}
+
+int
+tproc_run(struct tproc *p, int flags, const char *extra, int timeout_ms)
+{
+	if (prepare(p, flags, extra) != 0 || spawn(p) != 0)
+		return -1;
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		int st;
+
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			p->pid = -1;
+			if (WIFEXITED(st))
+				return WEXITSTATUS(st);
+			return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+		}
+		usleep(10000);
+	}
+	fprintf(stderr, "tproc: turnd still runs after %d ms\n", timeout_ms);
+	tproc_stop(p);
+	return -1;
+}
+
+int
+tproc_start(struct tproc *p, int flags, const char *extra)
+{
+	if (prepare(p, flags, extra) != 0 || spawn(p) != 0)
+		return -1;
 	for (int i = 0; i < 100; i++) {
 		int st;
 
@@ -270,6 +350,54 @@ tproc_dump_log(const struct tproc *p)
 }
 
 int
+tproc_log_find(const struct tproc *p, char *out, size_t len, ...)
+{
+	char line[2048];
+	FILE *f = fopen(p->log, "r");
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		const char *s;
+		va_list ap;
+
+		found = 1;
+		va_start(ap, len);
+		while ((s = va_arg(ap, const char *)) != NULL)
+			if (strstr(line, s) == NULL)
+				found = 0;
+		va_end(ap);
+	}
+	fclose(f);
+	if (found && out != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(out, len, "%s", line);
+	}
+	return found;
+}
+
+long
+tproc_rss_kb(const struct tproc *p)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	if (p->pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)p->pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+int
 tproc_finish(struct tproc *p, int failed)
 {
 	char path[400];
@@ -281,7 +409,8 @@ tproc_finish(struct tproc *p, int failed)
 	}
 	if (p->dir[0] != '\0') {
 		static const char *const files[] = { "turnd.conf", "turnd.log",
-			"turnd.sock" };
+			"turnd.sock", "ca.pem", "cert.pem", "key.pem",
+			"other-key.pem" };
 
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			snprintf(path, sizeof(path), "%s/%s", p->dir, files[i]);
