@@ -35,6 +35,9 @@ meson compile -C build-test
 echo "== meson test"
 meson test -C build-test --print-errorlogs --num-processes 2
 
+echo "== container image (podman build, turnd started from the image)"
+meson test -C build-test --suite deploy --print-errorlogs
+
 if [ "$fuzz_seconds" -gt 0 ]; then
 	echo "== fuzz (clang, libFuzzer, ASan+UBSan, ${fuzz_seconds}s each)"
 	rm -rf build-fuzz

@@ -109,6 +109,15 @@ taddr_hash(const union taddr *a, uint32_t seed)
 	return h;
 }
 
+uint32_t
+taddr_hash_ip(const union taddr *a, uint32_t seed)
+{
+	union taddr ip = *a;
+
+	taddr_set_port(&ip, 0);
+	return taddr_hash(&ip, seed);
+}
+
 void
 taddr_from_stun(union taddr *a, const struct stun_addr *s)
 {

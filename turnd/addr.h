@@ -41,6 +41,8 @@ int taddr_eq(const union taddr *a, const union taddr *b);
 int taddr_eq_ip(const union taddr *a, const union taddr *b);
 /* Hash of address and port, for tables; seed from the table. */
 uint32_t taddr_hash(const union taddr *a, uint32_t seed);
+/* Hash of the address alone. */
+uint32_t taddr_hash_ip(const union taddr *a, uint32_t seed);
 
 void taddr_from_stun(union taddr *a, const struct stun_addr *s);
 void taddr_to_stun(struct stun_addr *s, const union taddr *a);

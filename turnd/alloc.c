@@ -143,6 +143,27 @@ relay_release(struct worker *w, struct relay *r)
 	    taddr_port(&r->addr));
 }
 
+int
+alloc_bw_take(struct turn_alloc *a, uint64_t rate, size_t len,
+    uint64_t now_ms)
+{
+	uint64_t t;
+
+	if (rate == 0)
+		return 1;
+	if (a->bw_last_ms == 0) {
+		a->bw_tokens = rate;
+		a->bw_last_ms = now_ms;
+	}
+	t = a->bw_tokens + (now_ms - a->bw_last_ms) * rate / 1000;
+	a->bw_tokens = t > rate ? rate : t;
+	a->bw_last_ms = now_ms;
+	if (a->bw_tokens < len)
+		return 0;
+	a->bw_tokens -= len;
+	return 1;
+}
+
 void
 alloc_gauges(struct worker *w, const struct turn_alloc *a, int delta)
 {

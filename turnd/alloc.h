@@ -76,6 +76,8 @@ struct turn_alloc {
 	uint16_t n_chan;
 	uint16_t cap_chan;
 	uint64_t c2p_pkts, c2p_bytes, p2c_pkts, p2c_bytes;
+	uint64_t bw_tokens; /* bytes, quotas.bandwidth_per_allocation */
+	uint64_t bw_last_ms;
 };
 
 TAILQ_HEAD(alloc_list, turn_alloc);
@@ -103,6 +105,12 @@ struct turn_alloc *alloc_new(struct worker *w, const struct client_ep *ep,
     int transport);
 /* Removes a from the table and frees it with everything it owns. */
 void alloc_free(struct worker *w, struct turn_alloc *a);
+/*
+ * Whether len more bytes fit the allocation's bandwidth (both directions
+ * together, a token bucket of one second); takes them if so.
+ */
+int alloc_bw_take(struct turn_alloc *a, uint64_t rate, size_t len,
+    uint64_t now_ms);
 /* Counts a (delta 1) or uncounts it (-1) in the worker's gauges. */
 void alloc_gauges(struct worker *w, const struct turn_alloc *a, int delta);
 /* Frees expired allocations, prunes expired permissions and channels. */

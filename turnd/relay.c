@@ -218,6 +218,11 @@ relay_send(struct worker *w, struct relay *r, const union taddr *peer,
 {
 	struct turn_alloc *a = r->a;
 
+	if (!alloc_bw_take(a, w->snap->conf->quotas.bandwidth_per_allocation,
+	    len, w->now_ms)) {
+		STAT_INC(&w->stats, DROP_BANDWIDTH);
+		return -1;
+	}
 	if (df && !r->df) {
 		/* a Send indication asked for DF on a socket without it */
 		int on = r->addr.sa.sa_family == AF_INET ? IP_PMTUDISC_DO : 1,
@@ -256,6 +261,7 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 	struct relay *r = arg;
 	struct turn_alloc *a = r->a;
 	struct worker *w = a->w;
+	uint64_t bw = w->snap->conf->quotas.bandwidth_per_allocation;
 	size_t n;
 
 	worker_clock(w);
@@ -273,6 +279,10 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 			}
 			if (!perm_check(a, &p->from, w->now)) {
 				STAT_INC(&w->stats, DROP_NO_PERM);
+				continue;
+			}
+			if (!alloc_bw_take(a, bw, p->len, w->now_ms)) {
+				STAT_INC(&w->stats, DROP_BANDWIDTH);
 				continue;
 			}
 			ch = chan_by_peer(a, &p->from, w->now);

@@ -24,6 +24,14 @@
 #include "txcache.h"
 #include "worker.h"
 
+/*
+ * Wrong credentials one username may draw per second (burst: per 20); past
+ * that, requests for it go unanswered and unchecked for a while, which
+ * slows a password search without a table that grows.
+ */
+#define BADPASS_RATE 5
+#define BADPASS_BURST 20
+
 #define M_AUTH 0x01	 /* long-term credentials required */
 #define M_NEEDALLOC 0x02 /* an allocation must exist for the 5-tuple */
 
@@ -124,6 +132,19 @@ stun_input(struct worker *w, const struct client_ep *ep, int transport,
 	}
 }
 
+/* FNV-1a of the USERNAME, never 0. */
+static uint32_t
+user_key(const struct stun_msg *m)
+{
+	uint32_t h = 2166136261u;
+
+	for (uint16_t i = 0; i < m->username.len; i++) {
+		h ^= m->username.p[i];
+		h *= 16777619u;
+	}
+	return h != 0 ? h : 1;
+}
+
 static void
 auth_count(struct worker *w, int reason)
 {
@@ -183,11 +204,22 @@ request_input(struct worker *w, const struct client_ep *ep, int transport,
 	}
 	r.a = alloc_find(w->allocs, ep);
 	if (me->flags & M_AUTH) {
+		uint32_t ukey = STUN_HAS(m, USERNAME) ? user_key(m) : 0;
+
+		if (ukey != 0 && !ratelimit_peek(&w->badpass, ukey,
+		    BADPASS_RATE, BADPASS_BURST, w->now_ms)) {
+			STAT_INC(&w->stats, AUTH_THROTTLED);
+			return;
+		}
 		auth_check(w->snap->auth, &w->srv->nonce, m, &ep->addr,
 		    transport, w->now, &r.auth);
 		if (r.auth.code != 0) {
 			char cbuf[TADDR_STRLEN];
 
+			if (ukey != 0 && (r.auth.reason == AUTH_R_BAD_MI ||
+			    r.auth.reason == AUTH_R_UNKNOWN_USER))
+				(void)ratelimit_take(&w->badpass, ukey,
+				    BADPASS_RATE, BADPASS_BURST, w->now_ms);
 			auth_count(w, r.auth.reason);
 			/* the first 401 of a dance is normal, not news */
 			if (r.auth.reason != AUTH_R_NO_CREDS)
@@ -303,6 +335,17 @@ req_finish(struct req *r)
 	const struct turnd_conf *c = w->snap->conf;
 	int len;
 
+	/*
+	 * Answers to unauthenticated requests are what a spoofed source could
+	 * aim at a victim: a token bucket per source IP bounds them.
+	 */
+	if (!r->authed && !ratelimit_take(&w->unauth,
+	    taddr_hash_ip(&r->ep->addr, 0x9e3779b9u),
+	    c->quotas.unauth_per_source, c->quotas.unauth_per_source,
+	    w->now_ms)) {
+		STAT_INC(&w->stats, DROP_RATE_LIMITED);
+		return;
+	}
 	/*
 	 * SOFTWARE goes in successes and authenticated errors only: an
 	 * unauthenticated error stays small, so that it amplifies little.

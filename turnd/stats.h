@@ -41,6 +41,9 @@
 	X(DROP_TRUNCATED, "dropped: datagram larger than the buffer")         \
 	X(DROP_RESPONSE, "dropped: STUN responses sent to the server")        \
 	X(DROP_CLIENT_SLOW, "dropped: stream client not reading")             \
+	X(DROP_RATE_LIMITED, "not answered: too many requests from the source") \
+	X(DROP_BANDWIDTH, "dropped: allocation over its bandwidth")           \
+	X(AUTH_THROTTLED, "not answered: too many wrong passwords for the user") \
 	X(TCP_ACCEPTED, "TCP and TLS connections accepted")                   \
 	X(TCP_REFUSED_LIMIT, "connections refused: total or per-source cap") \
 	X(TCP_ACCEPT_PAUSED, "accept paused: out of descriptors or memory")   \

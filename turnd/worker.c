@@ -35,6 +35,7 @@ worker_clock(struct worker *w)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	w->now = (uint32_t)ts.tv_sec;
+	w->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* xorshift128+: port choice and Data indication transaction IDs. */

@@ -21,6 +21,7 @@
 
 #include "addr.h"
 #include "mbox.h"
+#include "ratelimit.h"
 #include "stats.h"
 
 struct server;
@@ -84,6 +85,9 @@ struct worker {
 	struct stats stats;
 
 	uint32_t now; /* monotonic seconds, refreshed per wake-up */
+	uint64_t now_ms;
+	struct ratelimit unauth;  /* answers to strangers, per source IP */
+	struct ratelimit badpass; /* wrong credentials, per username */
 	struct event *tick;
 	uint64_t rng[2];
 	uint32_t next_alloc_id;
