@@ -13,7 +13,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,7 +44,7 @@
 /* The longest frame on a stream: ChannelData with 65535 bytes, padded. */
 #define CHECK_FRAME_MAX (CHANDATA_HDR_LEN + 65536)
 #define CHECK_RTO_MS 500 /* RFC 8489 section 6.2.1: initial RTO */
-#define CHECK_RC 7	 /* and at most seven sends */
+#define CHECK_RC 7       /* and at most seven sends */
 #define CHECK_ECHO_WAIT_MS 1000
 #define CHECK_PAYLOAD_LEN 100 /* plus 0-3, so padding is exercised */
 #define CHECK_TOKEN_LEN 8
@@ -74,9 +73,9 @@ enum check_step_id {
 	ST_COUNT
 };
 
-static const char *const check_step_names[ST_COUNT] = { "resolve", "connect",
-	"binding", "allocate", "permission", "probe", "send-echo",
-	"channel-bind", "channel-echo", "deallocate" };
+static const char *const check_step_names[ST_COUNT] = {"resolve", "connect",
+    "binding", "allocate", "permission", "probe", "send-echo", "channel-bind",
+    "channel-echo", "deallocate"};
 
 struct check_step {
 	int state; /* below */
@@ -90,7 +89,7 @@ struct check_step {
 
 struct check_echo {
 	int sent;
-	int back;	/* came back intact */
+	int back;    /* came back intact */
 	int corrupt; /* came back with the wrong bytes */
 	long long rtt_us[CHECK_COUNT_MAX];
 };
@@ -105,10 +104,10 @@ struct check_resp {
 struct check_req {
 	uint16_t method;
 	uint8_t transport; /* REQUESTED-TRANSPORT, 0: none */
-	uint8_t family;	   /* REQUESTED-ADDRESS-FAMILY, 0: none */
+	uint8_t family;    /* REQUESTED-ADDRESS-FAMILY, 0: none */
 	int has_lifetime;
 	uint32_t lifetime_s;
-	uint16_t channel; /* CHANNEL-NUMBER, 0: none */
+	uint16_t channel;             /* CHANNEL-NUMBER, 0: none */
 	const struct stun_addr *peer; /* XOR-PEER-ADDRESS, NULL: none */
 };
 
@@ -170,7 +169,8 @@ static socklen_t sa_len(const union check_sa *);
 static void sa_to_stun(struct stun_addr *, const union check_sa *);
 static void sa_from_stun(union check_sa *, const struct stun_addr *);
 static const char *sa_str(const union check_sa *, char *, size_t);
-static const char *stun_addr_str(const struct stun_addr *, char *, size_t);
+static const char *saddr_str(const struct stun_addr *, char *, size_t);
+static int saddr_eq(const struct stun_addr *, const struct stun_addr *);
 static void step_begin(struct check_ctx *);
 static int step_end(struct check_ctx *, int, int, int, const char *, ...)
     __attribute__((format(printf, 5, 6)));
@@ -212,15 +212,14 @@ check_rest_credential(const char *secret, uint32_t ttl_s, const char *id,
 	if (n < 0 || (size_t)n >= user_len || pass_len < 29)
 		return -1;
 	if (stun_hmac_sha1((const uint8_t *)secret, strlen(secret),
-	    (const uint8_t *)user, (size_t)n, NULL, 0, mac) != 0)
+	        (const uint8_t *)user, (size_t)n, NULL, 0, mac) != 0)
 		return -1;
 	EVP_EncodeBlock((unsigned char *)pass, mac, sizeof(mac));
 	return 0;
 }
 
 int
-check_url_parse(const char *url, struct check_url *u, char *err,
-    size_t errlen)
+check_url_parse(const char *url, struct check_url *u, char *err, size_t errlen)
 {
 	const char *p, *end;
 	size_t n;
@@ -238,7 +237,8 @@ check_url_parse(const char *url, struct check_url *u, char *err,
 		return -1;
 	}
 	if (p[0] == '/' && p[1] == '/') {
-		snprintf(err, errlen, "no \"//\" in a TURN URL (RFC 7065): "
+		snprintf(err, errlen,
+		    "no \"//\" in a TURN URL (RFC 7065): "
 		    "turn:HOST[:PORT][?transport=udp|tcp]");
 		return -1;
 	}
@@ -254,8 +254,8 @@ check_url_parse(const char *url, struct check_url *u, char *err,
 		memcpy(u->host, p + 1, n);
 		u->host[n] = '\0';
 		if (inet_pton(AF_INET6, u->host, &a6) != 1) {
-			snprintf(err, errlen, "bad IPv6 address \"%s\"",
-			    u->host);
+			snprintf(
+			    err, errlen, "bad IPv6 address \"%s\"", u->host);
 			return -1;
 		}
 		u->host_is_ip = 1;
@@ -272,12 +272,12 @@ check_url_parse(const char *url, struct check_url *u, char *err,
 			char ch = p[i];
 
 			if (!((ch >= 'a' && ch <= 'z') ||
-			    (ch >= 'A' && ch <= 'Z') ||
-			    (ch >= '0' && ch <= '9') || ch == '.' ||
-			    ch == '-' || ch == '_')) {
-				snprintf(err, errlen, "bad character in "
-				    "host: '%c'", ch >= ' ' && ch < 127 ?
-				    ch : '?');
+			        (ch >= 'A' && ch <= 'Z') ||
+			        (ch >= '0' && ch <= '9') || ch == '.' ||
+			        ch == '-' || ch == '_')) {
+				snprintf(err, errlen,
+				    "bad character in host: '%c'",
+				    ch >= ' ' && ch < 127 ? ch : '?');
 				return -1;
 			}
 		}
@@ -306,8 +306,9 @@ check_url_parse(const char *url, struct check_url *u, char *err,
 		else if (strcasecmp(p, "?transport=tcp") == 0)
 			u->transport = CHECK_T_TCP;
 		else {
-			snprintf(err, errlen, "the only query is "
-			    "?transport=udp or ?transport=tcp");
+			snprintf(err, errlen,
+			    "the only query is ?transport=udp or "
+			    "?transport=tcp");
 			return -1;
 		}
 		p += strlen(p);
@@ -317,8 +318,9 @@ check_url_parse(const char *url, struct check_url *u, char *err,
 		return -1;
 	}
 	if (u->secure && u->transport == CHECK_T_UDP) {
-		snprintf(err, errlen, "turns: over UDP (DTLS) is not "
-		    "supported; use transport=tcp");
+		snprintf(err, errlen,
+		    "turns: over UDP (DTLS) is not supported; use "
+		    "transport=tcp");
 		return -1;
 	}
 	return 0;
@@ -326,8 +328,8 @@ check_url_parse(const char *url, struct check_url *u, char *err,
 
 /* Validates opts into x. Returns 0, or -1 with the reason in err. */
 static int
-check_setup(struct check_ctx *x, const struct check_opts *o, char *err,
-    size_t errlen)
+check_setup(
+    struct check_ctx *x, const struct check_opts *o, char *err, size_t errlen)
 {
 	x->o = o;
 	x->fd = -1;
@@ -344,34 +346,35 @@ check_setup(struct check_ctx *x, const struct check_opts *o, char *err,
 		return -1;
 	}
 	x->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : CHECK_TIMEOUT_MS;
-	x->echo_wait_ms = x->timeout_ms < CHECK_ECHO_WAIT_MS ?
-	    x->timeout_ms : CHECK_ECHO_WAIT_MS;
+	x->echo_wait_ms = x->timeout_ms < CHECK_ECHO_WAIT_MS
+	    ? x->timeout_ms
+	    : CHECK_ECHO_WAIT_MS;
 	if (o->count < 0 || o->count > CHECK_COUNT_MAX) {
-		snprintf(err, errlen, "count must be 1 to %d",
-		    CHECK_COUNT_MAX);
+		snprintf(err, errlen, "count must be 1 to %d", CHECK_COUNT_MAX);
 		return -1;
 	}
 	x->count = o->count > 0 ? o->count : CHECK_COUNT;
 	if (o->secret != NULL && (o->user != NULL || o->password != NULL)) {
-		snprintf(err, errlen, "give --secret or --user and "
-		    "--password, not both");
+		snprintf(err, errlen,
+		    "give --secret or --user and --password, not both");
 		return -1;
 	}
 	if (o->secret != NULL) {
-		if (*o->secret == '\0' || check_rest_credential(o->secret,
-		    o->rest_ttl_s > 0 ? o->rest_ttl_s : CHECK_REST_TTL_S,
-		    CHECK_REST_ID, x->user, sizeof(x->user), x->pass,
-		    sizeof(x->pass)) != 0) {
-			snprintf(err, errlen, "cannot mint a REST credential "
-			    "from the secret");
+		if (*o->secret == '\0' ||
+		    check_rest_credential(o->secret,
+		        o->rest_ttl_s > 0 ? o->rest_ttl_s : CHECK_REST_TTL_S,
+		        CHECK_REST_ID, x->user, sizeof(x->user), x->pass,
+		        sizeof(x->pass)) != 0) {
+			snprintf(err, errlen,
+			    "cannot mint a REST credential from the secret");
 			return -1;
 		}
 		x->rest = 1;
 		return 0;
 	}
 	if (o->user == NULL || o->password == NULL || *o->user == '\0') {
-		snprintf(err, errlen, "credentials needed: --user and "
-		    "--password, or --secret");
+		snprintf(err, errlen,
+		    "credentials needed: --user and --password, or --secret");
 		return -1;
 	}
 	if (strlen(o->user) >= sizeof(x->user) ||
@@ -406,7 +409,7 @@ check_close(struct check_ctx *x)
 int
 check_run(const struct check_opts *o, FILE *out)
 {
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
 	struct check_ctx *x;
 	char err[300];
 	int ok;
@@ -418,8 +421,7 @@ check_run(const struct check_opts *o, FILE *out)
 	}
 	if (check_setup(x, o, err, sizeof(err)) != 0) {
 		if (o->json) {
-			fprintf(out, "{\"ok\":false,\"usage\":true,"
-			    "\"error\":");
+			fprintf(out, "{\"ok\":false,\"usage\":true,\"error\":");
 			json_str(out, err);
 			fprintf(out, "}\n");
 		} else
@@ -513,11 +515,11 @@ sa_str(const union check_sa *a, char *buf, size_t len)
 	struct stun_addr s;
 
 	sa_to_stun(&s, a);
-	return stun_addr_str(&s, buf, len);
+	return saddr_str(&s, buf, len);
 }
 
 static const char *
-stun_addr_str(const struct stun_addr *s, char *buf, size_t len)
+saddr_str(const struct stun_addr *s, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
@@ -529,6 +531,13 @@ stun_addr_str(const struct stun_addr *s, char *buf, size_t len)
 		snprintf(buf, len, "%s:%u", ip, s->port);
 	}
 	return buf;
+}
+
+static int
+saddr_eq(const struct stun_addr *a, const struct stun_addr *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	    memcmp(a->ip, b->ip, a->family == STUN_AF_IPV6 ? 16 : 4) == 0;
 }
 
 static void
@@ -563,7 +572,7 @@ static int
 wait_fd(int fd, short ev, long long deadline)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = ev };
+		struct pollfd pfd = {.fd = fd, .events = ev};
 		long long left = deadline - now_us();
 		int r;
 
@@ -584,8 +593,8 @@ conn_send(struct check_ctx *x, const uint8_t *p, size_t len, long long deadline)
 	if (!x->stream) {
 		if (send(x->fd, p, len, 0) == (ssize_t)len)
 			return 0;
-		snprintf(x->ioerr, sizeof(x->ioerr), "send: %s",
-		    strerror(errno));
+		snprintf(
+		    x->ioerr, sizeof(x->ioerr), "send: %s", strerror(errno));
 		return -1;
 	}
 	while (len > 0) {
@@ -596,12 +605,15 @@ conn_send(struct check_ctx *x, const uint8_t *p, size_t len, long long deadline)
 			int r;
 
 			ERR_clear_error();
-			r = SSL_write(x->ssl, p, len > 16384 ? 16384 : (int)len);
+			r = SSL_write(
+			    x->ssl, p, len > 16384 ? 16384 : (int)len);
 			if (r > 0)
 				n = r;
-			else if (SSL_get_error(x->ssl, r) == SSL_ERROR_WANT_READ)
+			else if (SSL_get_error(x->ssl, r) ==
+			    SSL_ERROR_WANT_READ)
 				ev = POLLIN;
-			else if (SSL_get_error(x->ssl, r) != SSL_ERROR_WANT_WRITE)
+			else if (SSL_get_error(x->ssl, r) !=
+			    SSL_ERROR_WANT_WRITE)
 				goto closed;
 		} else {
 			n = send(x->fd, p, len, MSG_NOSIGNAL);
@@ -620,8 +632,8 @@ conn_send(struct check_ctx *x, const uint8_t *p, size_t len, long long deadline)
 	return 0;
 closed:
 	x->closed = 1;
-	snprintf(x->ioerr, sizeof(x->ioerr), "the server closed the "
-	    "connection");
+	snprintf(
+	    x->ioerr, sizeof(x->ioerr), "the server closed the connection");
 	ERR_clear_error();
 	return -1;
 }
@@ -645,10 +657,12 @@ conn_recv(struct check_ctx *x, long long deadline)
 			return (int)n;
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return 0;
-		snprintf(x->ioerr, sizeof(x->ioerr), "%s", n == 0 ?
-		    "empty datagram" : errno == ECONNREFUSED ?
-		    "connection refused (ICMP port unreachable: nothing "
-		    "listens there)" : strerror(errno));
+		snprintf(x->ioerr, sizeof(x->ioerr), "%s",
+		    n == 0 ? "empty datagram"
+		        : errno == ECONNREFUSED
+		        ? "connection refused (ICMP port unreachable: nothing "
+		          "listens there)"
+		        : strerror(errno));
 		return -1;
 	}
 	for (;;) {
@@ -657,8 +671,9 @@ conn_recv(struct check_ctx *x, long long deadline)
 		ssize_t n = -1;
 
 		if (fl < 0) {
-			snprintf(x->ioerr, sizeof(x->ioerr), "the server sent "
-			    "bytes that are neither STUN nor ChannelData");
+			snprintf(x->ioerr, sizeof(x->ioerr),
+			    "the server sent bytes that are neither STUN "
+			    "nor ChannelData");
 			return -1;
 		}
 		if (fl > 0 && (size_t)fl <= x->slen) {
@@ -675,15 +690,17 @@ conn_recv(struct check_ctx *x, long long deadline)
 			    (int)(sizeof(x->sbuf) - x->slen));
 			if (r > 0)
 				n = r;
-			else if (SSL_get_error(x->ssl, r) == SSL_ERROR_WANT_WRITE)
+			else if (SSL_get_error(x->ssl, r) ==
+			    SSL_ERROR_WANT_WRITE)
 				ev = POLLOUT;
-			else if (SSL_get_error(x->ssl, r) != SSL_ERROR_WANT_READ)
+			else if (SSL_get_error(x->ssl, r) !=
+			    SSL_ERROR_WANT_READ)
 				goto closed;
 		} else {
 			n = recv(x->fd, x->sbuf + x->slen,
 			    sizeof(x->sbuf) - x->slen, 0);
-			if (n == 0 || (n < 0 && errno != EAGAIN &&
-			    errno != EINTR))
+			if (n == 0 ||
+			    (n < 0 && errno != EAGAIN && errno != EINTR))
 				goto closed;
 		}
 		if (n > 0)
@@ -693,8 +710,8 @@ conn_recv(struct check_ctx *x, long long deadline)
 	}
 closed:
 	x->closed = 1;
-	snprintf(x->ioerr, sizeof(x->ioerr), "the server closed the "
-	    "connection");
+	snprintf(
+	    x->ioerr, sizeof(x->ioerr), "the server closed the connection");
 	ERR_clear_error();
 	return -1;
 }
@@ -720,12 +737,12 @@ transact(struct check_ctx *x, const uint8_t *req, size_t len,
 		int n;
 
 		if (now >= deadline) {
-			snprintf(x->ioerr, sizeof(x->ioerr), "no answer "
-			    "within %d ms", x->timeout_ms);
+			snprintf(x->ioerr, sizeof(x->ioerr),
+			    "no answer within %d ms", x->timeout_ms);
 			return -1;
 		}
-		if (sends == 0 || (!x->stream && now >= next &&
-		    sends < CHECK_RC)) {
+		if (sends == 0 ||
+		    (!x->stream && now >= next && sends < CHECK_RC)) {
 			if (conn_send(x, req, len, deadline) != 0)
 				return -1;
 			sends++;
@@ -749,8 +766,8 @@ transact(struct check_ctx *x, const uint8_t *req, size_t len,
 			return 0;
 		if (STUN_HAS(&r->m, ERROR_CODE))
 			return r->m.error.code;
-		snprintf(x->ioerr, sizeof(x->ioerr), "error response "
-		    "without ERROR-CODE");
+		snprintf(x->ioerr, sizeof(x->ioerr),
+		    "error response without ERROR-CODE");
 		return -1;
 	}
 }
@@ -772,8 +789,8 @@ learn_auth(struct check_ctx *x, const struct stun_msg *m)
 	x->pwalg = STUN_PWALG_MD5;
 	x->pwalgs_len = 0;
 	if (m->nonce.len >= STUN_NONCE_COOKIE_LEN &&
-	    memcmp(m->nonce.p, STUN_NONCE_COOKIE, STUN_NONCE_COOKIE_LEN) ==
-	    0 && STUN_HAS(m, PASSWORD_ALGORITHMS) &&
+	    memcmp(m->nonce.p, STUN_NONCE_COOKIE, STUN_NONCE_COOKIE_LEN) == 0 &&
+	    STUN_HAS(m, PASSWORD_ALGORITHMS) &&
 	    m->pwalgs_raw.len <= sizeof(x->pwalgs)) {
 		memcpy(x->pwalgs, m->pwalgs_raw.p, m->pwalgs_raw.len);
 		x->pwalgs_len = m->pwalgs_raw.len;
@@ -782,9 +799,9 @@ learn_auth(struct check_ctx *x, const struct stun_msg *m)
 				x->pwalg = STUN_PWALG_SHA256;
 	}
 	{
-		int n = stun_key_long_term(x->pwalg, x->user,
-		    strlen(x->user), x->realm, strlen(x->realm), x->pass,
-		    strlen(x->pass), x->key);
+		int n = stun_key_long_term(x->pwalg, x->user, strlen(x->user),
+		    x->realm, strlen(x->realm), x->pass, strlen(x->pass),
+		    x->key);
 
 		x->keylen = n > 0 ? (size_t)n : 0;
 	}
@@ -792,16 +809,16 @@ learn_auth(struct check_ctx *x, const struct stun_msg *m)
 
 /* Encodes a request, with credentials once a nonce is known. */
 static int
-encode_req(struct check_ctx *x, const struct check_req *q, uint8_t *buf,
-    size_t cap)
+encode_req(
+    struct check_ctx *x, const struct check_req *q, uint8_t *buf, size_t cap)
 {
 	uint8_t txid[STUN_TXID_LEN];
 	struct stun_enc e;
 
 	if (RAND_bytes(txid, sizeof(txid)) != 1)
 		return -1;
-	stun_enc_init(&e, buf, cap, stun_type(q->method, STUN_CLASS_REQUEST),
-	    txid);
+	stun_enc_init(
+	    &e, buf, cap, stun_type(q->method, STUN_CLASS_REQUEST), txid);
 	if (q->channel != 0)
 		stun_enc_u16pad(&e, STUN_ATTR_CHANNEL_NUMBER, q->channel);
 	if (q->has_lifetime)
@@ -809,11 +826,10 @@ encode_req(struct check_ctx *x, const struct check_req *q, uint8_t *buf,
 	if (q->peer != NULL)
 		stun_enc_xaddr(&e, STUN_ATTR_XOR_PEER_ADDRESS, q->peer);
 	if (q->family != 0)
-		stun_enc_u8pad(&e, STUN_ATTR_REQUESTED_ADDRESS_FAMILY,
-		    q->family);
+		stun_enc_u8pad(
+		    &e, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, q->family);
 	if (q->transport != 0)
-		stun_enc_u8pad(&e, STUN_ATTR_REQUESTED_TRANSPORT,
-		    q->transport);
+		stun_enc_u8pad(&e, STUN_ATTR_REQUESTED_TRANSPORT, q->transport);
 	if (x->nonce[0] != '\0') {
 		stun_enc_str(&e, STUN_ATTR_USERNAME, x->user);
 		stun_enc_str(&e, STUN_ATTR_REALM, x->realm);
@@ -852,23 +868,25 @@ request(struct check_ctx *x, const struct check_req *q, struct check_resp *r,
 		int len = encode_req(x, q, buf, sizeof(buf));
 
 		if (len < 0) {
-			snprintf(x->ioerr, sizeof(x->ioerr), "cannot encode "
-			    "the request: %s", stun_strerror(len));
+			snprintf(x->ioerr, sizeof(x->ioerr),
+			    "cannot encode the request: %s",
+			    stun_strerror(len));
 			return -1;
 		}
 		code = transact(x, buf, (size_t)len, r, deadline);
 		if (((code == STUN_ERR_UNAUTHORIZED && !authed) ||
-		    code == STUN_ERR_STALE_NONCE) && retries++ < 2 &&
-		    STUN_HAS(&r->m, NONCE) &&
+		        code == STUN_ERR_STALE_NONCE) &&
+		    retries++ < 2 && STUN_HAS(&r->m, NONCE) &&
 		    (authed || STUN_HAS(&r->m, REALM))) {
 			learn_auth(x, &r->m);
 			continue;
 		}
-		if (code == 0 && authed && stun_msg_check_integrity(&r->m,
-		    x->key, x->keylen, NULL) != 0) {
-			snprintf(x->ioerr, sizeof(x->ioerr), "the answer's "
-			    "MESSAGE-INTEGRITY does not verify with these "
-			    "credentials");
+		if (code == 0 && authed &&
+		    stun_msg_check_integrity(&r->m, x->key, x->keylen, NULL) !=
+		        0) {
+			snprintf(x->ioerr, sizeof(x->ioerr),
+			    "the answer's MESSAGE-INTEGRITY does not "
+			    "verify with these credentials");
 			return -1;
 		}
 		return code;
@@ -889,20 +907,23 @@ diagnose(struct check_ctx *x, uint16_t method, int code)
 		return "the server rejected the request as malformed";
 	case STUN_ERR_UNAUTHORIZED:
 		return x->rest ? "wrong credentials or expired REST username "
-		    "(check the secret and both clocks)" :
-		    "wrong credentials or expired REST username";
+		                 "(check the secret and both clocks)"
+		               : "wrong credentials or expired REST username";
 	case STUN_ERR_FORBIDDEN:
-		return to_peer ? "the server refuses to relay to this "
-		    "address (its peer policy); run the check from another "
-		    "host or allow the address" : "forbidden: the server "
-		    "refuses this user or client address";
+		return to_peer
+		    ? "the server refuses to relay to this address (its "
+		      "peer policy); run the check from another host or "
+		      "allow the address"
+		    : "forbidden: the server refuses this user or client "
+		      "address";
 	case STUN_ERR_UNKNOWN_ATTRIBUTE:
 		return "the server does not understand an attribute";
 	case STUN_ERR_ALLOCATION_MISMATCH:
-		return method == STUN_METHOD_ALLOCATE ? "allocation mismatch: "
-		    "this client address already has an allocation" :
-		    "allocation mismatch: no allocation (expired or "
-		    "deleted by the server)";
+		return method == STUN_METHOD_ALLOCATE
+		    ? "allocation mismatch: this client address already "
+		      "has an allocation"
+		    : "allocation mismatch: no allocation (expired or "
+		      "deleted by the server)";
 	case STUN_ERR_STALE_NONCE:
 		return "the nonce is still stale after a retry";
 	case STUN_ERR_ADDRESS_FAMILY:
@@ -911,7 +932,7 @@ diagnose(struct check_ctx *x, uint16_t method, int code)
 		return "wrong credentials: not the username of the allocation";
 	case STUN_ERR_UNSUPPORTED_TRANSPORT:
 		return "unsupported transport protocol: the server does not "
-		    "relay UDP";
+		       "relay UDP";
 	case STUN_ERR_PEER_ADDRESS_FAMILY:
 		return "the peer's address family differs from the relay's";
 	case STUN_ERR_ALLOCATION_QUOTA:
@@ -920,7 +941,7 @@ diagnose(struct check_ctx *x, uint16_t method, int code)
 		return "server error";
 	case STUN_ERR_INSUFFICIENT_CAPACITY:
 		return "insufficient capacity: the server has no relay ports "
-		    "left";
+		       "left";
 	default:
 		return "request refused";
 	}
@@ -942,8 +963,8 @@ step_req_fail(struct check_ctx *x, int st, uint16_t method, int code,
 		sanitize(reason, sizeof(reason), r->m.error.reason.p,
 		    r->m.error.reason.len);
 	else
-		snprintf(reason, sizeof(reason), "%s",
-		    stun_reason((uint16_t)code));
+		snprintf(
+		    reason, sizeof(reason), "%s", stun_reason((uint16_t)code));
 	return step_end(x, st, 0, code, "%d %s: %s", code, reason,
 	    diagnose(x, method, code));
 }
@@ -960,7 +981,10 @@ struct check_gai {
 	char port[8];
 };
 
-/* Resolves host:port by deadline. Returns 0 or a getaddrinfo error. */
+/*
+ * Resolves host:port by deadline.  Returns 0, 1 when the deadline passed,
+ * or a getaddrinfo error (negative).
+ */
 static int
 resolve(struct check_ctx *x, long long deadline, struct addrinfo **res)
 {
@@ -971,8 +995,8 @@ resolve(struct check_ctx *x, long long deadline, struct addrinfo **res)
 	if (g == NULL)
 		return EAI_MEMORY;
 	g->hints.ai_family = AF_UNSPEC;
-	g->hints.ai_socktype = x->url.transport == CHECK_T_UDP ?
-	    SOCK_DGRAM : SOCK_STREAM;
+	g->hints.ai_socktype =
+	    x->url.transport == CHECK_T_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	g->hints.ai_flags = x->url.host_is_ip ? AI_NUMERICHOST : 0;
 	snprintf(g->host, sizeof(g->host), "%s", x->url.host);
 	snprintf(g->port, sizeof(g->port), "%u", x->url.port);
@@ -987,12 +1011,12 @@ resolve(struct check_ctx *x, long long deadline, struct addrinfo **res)
 	}
 	while ((rc = gai_error(&g->cb)) == EAI_INPROGRESS) {
 		long long left = deadline - now_us();
-		struct timespec ts = { left / 1000000, left % 1000000 * 1000 };
+		struct timespec ts = {left / 1000000, left % 1000000 * 1000};
 
 		if (left <= 0) {
 			if (gai_cancel(&g->cb) != EAI_CANCELED &&
 			    gai_error(&g->cb) == EAI_INPROGRESS)
-				return EAI_AGAIN; /* g is the resolver's now */
+				return 1; /* g is the resolver's now */
 			rc = gai_error(&g->cb);
 			break;
 		}
@@ -1003,7 +1027,7 @@ resolve(struct check_ctx *x, long long deadline, struct addrinfo **res)
 	else if (g->cb.ar_result != NULL)
 		freeaddrinfo(g->cb.ar_result);
 	free(g);
-	return rc == EAI_CANCELED ? EAI_AGAIN : rc;
+	return rc == EAI_CANCELED ? 1 : rc;
 }
 
 static int
@@ -1017,23 +1041,24 @@ step_resolve(struct check_ctx *x)
 	rc = resolve(x, x->t0 + x->timeout_ms * 1000LL, &res);
 	if (rc != 0)
 		return step_end(x, ST_RESOLVE, 0, 0, "%s: %s", x->url.host,
-		    rc == EAI_AGAIN ? "no answer from the resolver in time" :
-		    gai_strerror(rc));
+		    rc == 1 ? "no answer from the resolver in time"
+		            : gai_strerror(rc));
 	for (ai = res; ai != NULL && x->n_addrs < CHECK_MAX_ADDRS;
-	    ai = ai->ai_next) {
+	     ai = ai->ai_next) {
 		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
 		    ai->ai_addrlen > sizeof(x->addrs[0]))
 			continue;
 		memcpy(&x->addrs[x->n_addrs], ai->ai_addr, ai->ai_addrlen);
 		sa_str(&x->addrs[x->n_addrs++], a, sizeof(a));
 		if (strlen(list) + strlen(a) + 3 < sizeof(list))
-			snprintf(list + strlen(list), sizeof(list) -
-			    strlen(list), "%s%s", list[0] ? ", " : "", a);
+			snprintf(list + strlen(list),
+			    sizeof(list) - strlen(list), "%s%s",
+			    list[0] ? ", " : "", a);
 	}
 	freeaddrinfo(res);
 	if (x->n_addrs == 0)
-		return step_end(x, ST_RESOLVE, 0, 0, "%s: no IPv4 or IPv6 "
-		    "address", x->url.host);
+		return step_end(x, ST_RESOLVE, 0, 0,
+		    "%s: no IPv4 or IPv6 address", x->url.host);
 	return step_end(x, ST_RESOLVE, 1, 0, "%s", list);
 }
 
@@ -1042,6 +1067,8 @@ static int
 tls_start(struct check_ctx *x, long long deadline, char *err, size_t errlen)
 {
 	const struct check_opts *o = x->o;
+	char why[200] = "the server closed the connection";
+	unsigned long e;
 	int r;
 
 	ERR_clear_error();
@@ -1051,8 +1078,9 @@ tls_start(struct check_ctx *x, long long deadline, char *err, size_t errlen)
 		goto openssl;
 	if (!o->insecure) {
 		if ((o->ca_file != NULL ? SSL_CTX_load_verify_locations(
-		    x->ssl_ctx, o->ca_file, NULL) :
-		    SSL_CTX_set_default_verify_paths(x->ssl_ctx)) != 1) {
+		                              x->ssl_ctx, o->ca_file, NULL)
+		                        : SSL_CTX_set_default_verify_paths(
+		                              x->ssl_ctx)) != 1) {
 			snprintf(err, errlen, "cannot load the CA %s",
 			    o->ca_file != NULL ? o->ca_file : "store");
 			goto fail;
@@ -1061,13 +1089,14 @@ tls_start(struct check_ctx *x, long long deadline, char *err, size_t errlen)
 	}
 	x->ssl = SSL_new(x->ssl_ctx);
 	if (x->ssl == NULL || SSL_set_fd(x->ssl, x->fd) != 1 ||
-	    SSL_set_alpn_protos(x->ssl, check_alpn,
-	    sizeof(check_alpn) - 1) != 0)
+	    SSL_set_alpn_protos(x->ssl, check_alpn, sizeof(check_alpn) - 1) !=
+	        0)
 		goto openssl;
 	if (x->url.host_is_ip) {
 		/* RFC 6066: no SNI for an address; the certificate's IP */
-		if (!o->insecure && X509_VERIFY_PARAM_set1_ip_asc(
-		    SSL_get0_param(x->ssl), x->url.host) != 1)
+		if (!o->insecure &&
+		    X509_VERIFY_PARAM_set1_ip_asc(
+		        SSL_get0_param(x->ssl), x->url.host) != 1)
 			goto openssl;
 	} else if (SSL_set_tlsext_host_name(x->ssl, x->url.host) != 1 ||
 	    (!o->insecure && SSL_set1_host(x->ssl, x->url.host) != 1))
@@ -1087,11 +1116,11 @@ tls_start(struct check_ctx *x, long long deadline, char *err, size_t errlen)
 			break;
 		default:
 			if (SSL_get_verify_result(x->ssl) != X509_V_OK) {
-				snprintf(err, errlen, "certificate not "
-				    "trusted: %s; give the CA file, or "
-				    "--insecure to skip the check",
+				snprintf(err, errlen,
+				    "certificate not trusted: %s; give the "
+				    "CA file, or --insecure to skip the check",
 				    X509_verify_cert_error_string(
-				    SSL_get_verify_result(x->ssl)));
+				        SSL_get_verify_result(x->ssl)));
 				goto fail;
 			}
 			goto openssl;
@@ -1102,14 +1131,10 @@ tls_start(struct check_ctx *x, long long deadline, char *err, size_t errlen)
 		}
 	}
 openssl:
-	{
-		unsigned long e = ERR_peek_last_error();
-		char why[200] = "the server closed the connection";
-
-		if (e != 0)
-			ERR_error_string_n(e, why, sizeof(why));
-		snprintf(err, errlen, "TLS handshake failed: %s", why);
-	}
+	e = ERR_peek_last_error();
+	if (e != 0)
+		ERR_error_string_n(e, why, sizeof(why));
+	snprintf(err, errlen, "TLS handshake failed: %s", why);
 fail:
 	ERR_clear_error();
 	return -1;
@@ -1117,14 +1142,14 @@ fail:
 
 /* Connects a TCP socket to a, by deadline. Returns the fd or -1. */
 static int
-tcp_connect(const union check_sa *a, long long deadline, char *err,
-    size_t errlen)
+tcp_connect(
+    const union check_sa *a, long long deadline, char *err, size_t errlen)
 {
 	int fd, e = 0, on = 1;
 	socklen_t elen = sizeof(e);
 
-	fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	fd = socket(
+	    a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
@@ -1139,8 +1164,9 @@ tcp_connect(const union check_sa *a, long long deadline, char *err,
 			e = errno;
 	}
 	if (e != 0) {
-		snprintf(err, errlen, "%s", e == ETIMEDOUT ? "no answer "
-		    "(connect timed out)" : strerror(e));
+		snprintf(err, errlen, "%s",
+		    e == ETIMEDOUT ? "no answer (connect timed out)"
+		                   : strerror(e));
 		close(fd);
 		return -1;
 	}
@@ -1161,10 +1187,10 @@ step_connect(struct check_ctx *x)
 		/* UDP goes to the first address; a connected socket hears
 		 * ICMP port unreachable as ECONNREFUSED */
 		x->server = x->addrs[0];
-		x->fd = socket(x->server.sa.sa_family,
-		    SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (x->fd == -1 || connect(x->fd, &x->server.sa,
-		    sa_len(&x->server)) != 0 ||
+		x->fd = socket(
+		    x->server.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (x->fd == -1 ||
+		    connect(x->fd, &x->server.sa, sa_len(&x->server)) != 0 ||
 		    getsockname(x->fd, &x->local.sa, &len) != 0)
 			return step_end(x, ST_CONNECT, 0, 0, "UDP to %s: %s",
 			    sa_str(&x->server, a, sizeof(a)), strerror(errno));
@@ -1181,8 +1207,8 @@ step_connect(struct check_ctx *x)
 		return step_end(x, ST_CONNECT, 0, 0, "TCP to %s: %s",
 		    sa_str(&x->server, a, sizeof(a)), err);
 	if (getsockname(x->fd, &x->local.sa, &len) != 0)
-		return step_end(x, ST_CONNECT, 0, 0, "getsockname: %s",
-		    strerror(errno));
+		return step_end(
+		    x, ST_CONNECT, 0, 0, "getsockname: %s", strerror(errno));
 	sa_str(&x->local, l, sizeof(l));
 	sa_str(&x->server, a, sizeof(a));
 	if (!x->url.secure)
@@ -1199,10 +1225,10 @@ step_connect(struct check_ctx *x)
 			sanitize(alpn_buf, sizeof(alpn_buf), sel, sel_len);
 			alpn = alpn_buf;
 		}
-		return step_end(x, ST_CONNECT, 1, 0, "TLS %s -> %s, %s %s, "
-		    "ALPN %s, certificate %s", l, a, SSL_get_version(x->ssl),
-		    SSL_get_cipher_name(x->ssl), alpn, x->o->insecure ?
-		    "NOT verified (--insecure)" : "verified");
+		return step_end(x, ST_CONNECT, 1, 0,
+		    "TLS %s -> %s, %s %s, ALPN %s, certificate %s", l, a,
+		    SSL_get_version(x->ssl), SSL_get_cipher_name(x->ssl), alpn,
+		    x->o->insecure ? "NOT verified (--insecure)" : "verified");
 	}
 }
 
@@ -1222,34 +1248,33 @@ step_binding(struct check_ctx *x)
 	    stun_type(STUN_METHOD_BINDING, STUN_CLASS_REQUEST), txid);
 	stun_enc_fingerprint(&e);
 	len = stun_enc_finish(&e);
-	code = transact(x, buf, (size_t)len, &resp,
-	    x->t0 + x->timeout_ms * 1000LL);
+	code = transact(
+	    x, buf, (size_t)len, &resp, x->t0 + x->timeout_ms * 1000LL);
 	if (code != 0)
-		return step_req_fail(x, ST_BINDING, STUN_METHOD_BINDING, code,
-		    &resp);
+		return step_req_fail(
+		    x, ST_BINDING, STUN_METHOD_BINDING, code, &resp);
 	if (STUN_HAS(&resp.m, XOR_MAPPED_ADDRESS))
 		x->reflexive = resp.m.xor_mapped;
 	else if (STUN_HAS(&resp.m, MAPPED_ADDRESS))
 		x->reflexive = resp.m.mapped; /* an RFC 3489 server */
 	else
-		return step_end(x, ST_BINDING, 0, 0, "no XOR-MAPPED-ADDRESS "
-		    "in the answer");
+		return step_end(
+		    x, ST_BINDING, 0, 0, "no XOR-MAPPED-ADDRESS in the answer");
 	if (STUN_HAS(&resp.m, SOFTWARE)) {
 		char s[48];
 
-		sanitize(s, sizeof(s), resp.m.software.p,
-		    resp.m.software.len);
+		sanitize(s, sizeof(s), resp.m.software.p, resp.m.software.len);
 		snprintf(sw, sizeof(sw), ", server \"%s\"", s);
 	}
 	return step_end(x, ST_BINDING, 1, 0, "reflexive %s%s",
-	    stun_addr_str(&x->reflexive, a, sizeof(a)), sw);
+	    saddr_str(&x->reflexive, a, sizeof(a)), sw);
 }
 
 static int
 step_allocate(struct check_ctx *x)
 {
-	struct check_req q = { .method = STUN_METHOD_ALLOCATE,
-		.transport = STUN_PROTO_UDP };
+	struct check_req q = {
+	    .method = STUN_METHOD_ALLOCATE, .transport = STUN_PROTO_UDP};
 	struct check_resp r;
 	char a[64], realm[64];
 	int code, i;
@@ -1268,22 +1293,23 @@ step_allocate(struct check_ctx *x)
 		if (r.m.relayed[i].family == x->reflexive.family)
 			break;
 	if (i == r.m.n_relayed)
-		return step_end(x, ST_ALLOCATE, 0, 0, "no XOR-RELAYED-ADDRESS "
-		    "of the client's address family in the answer");
+		return step_end(x, ST_ALLOCATE, 0, 0,
+		    "no XOR-RELAYED-ADDRESS of the client's address "
+		    "family in the answer");
 	x->relayed = r.m.relayed[i];
-	sanitize(realm, sizeof(realm), (const uint8_t *)x->realm,
-	    strlen(x->realm));
-	return step_end(x, ST_ALLOCATE, 1, 0, "relayed %s, lifetime %u s, "
-	    "realm \"%s\", %s, user %s", stun_addr_str(&x->relayed, a,
-	    sizeof(a)), (unsigned)x->lifetime_s, realm,
-	    x->pwalg == STUN_PWALG_SHA256 ? "SHA-256" : "MD5",
+	sanitize(
+	    realm, sizeof(realm), (const uint8_t *)x->realm, strlen(x->realm));
+	return step_end(x, ST_ALLOCATE, 1, 0,
+	    "relayed %s, lifetime %u s, realm \"%s\", %s, user %s",
+	    saddr_str(&x->relayed, a, sizeof(a)), (unsigned)x->lifetime_s,
+	    realm, x->pwalg == STUN_PWALG_SHA256 ? "SHA-256" : "MD5",
 	    x->rest ? "REST" : "static");
 }
 
 static int
 step_permission(struct check_ctx *x)
 {
-	struct check_req q = { .method = STUN_METHOD_CREATE_PERMISSION };
+	struct check_req q = {.method = STUN_METHOD_CREATE_PERMISSION};
 	struct check_resp r;
 	struct stun_addr peer = x->reflexive;
 	socklen_t len = sizeof(x->peer_local);
@@ -1297,29 +1323,31 @@ step_permission(struct check_ctx *x)
 		x->peer_local.in6.sin6_port = 0;
 	else
 		x->peer_local.in.sin_port = 0;
-	x->peer_fd = socket(x->peer_local.sa.sa_family,
-	    SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (x->peer_fd == -1 || bind(x->peer_fd, &x->peer_local.sa,
-	    sa_len(&x->peer_local)) != 0 ||
+	x->peer_fd =
+	    socket(x->peer_local.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (x->peer_fd == -1 ||
+	    bind(x->peer_fd, &x->peer_local.sa, sa_len(&x->peer_local)) != 0 ||
 	    getsockname(x->peer_fd, &x->peer_local.sa, &len) != 0)
-		return step_end(x, ST_PERMISSION, 0, 0, "peer socket: %s",
-		    strerror(errno));
+		return step_end(
+		    x, ST_PERMISSION, 0, 0, "peer socket: %s", strerror(errno));
 	/* RFC 8656 section 9: a permission is for an IP; the port is moot */
 	peer.port = 0;
 	q.peer = &peer;
 	code = request(x, &q, &r, x->t0 + x->timeout_ms * 1000LL);
-	stun_addr_str(&peer, ip, sizeof(ip));
+	saddr_str(&peer, ip, sizeof(ip));
 	*strrchr(ip, ':') = '\0';
 	if (code != 0) {
 		step_req_fail(x, ST_PERMISSION, q.method, code, &r);
 		snprintf(x->steps[ST_PERMISSION].detail +
-		    strlen(x->steps[ST_PERMISSION].detail),
+		        strlen(x->steps[ST_PERMISSION].detail),
 		    sizeof(x->steps[ST_PERMISSION].detail) -
-		    strlen(x->steps[ST_PERMISSION].detail), " (peer %s)", ip);
+		        strlen(x->steps[ST_PERMISSION].detail),
+		    " (peer %s)", ip);
 		return -1;
 	}
-	return step_end(x, ST_PERMISSION, 1, 0, "for %s, the reflexive IP; "
-	    "peer socket %s", ip, sa_str(&x->peer_local, a, sizeof(a)));
+	return step_end(x, ST_PERMISSION, 1, 0,
+	    "for %s, the reflexive IP; peer socket %s", ip,
+	    sa_str(&x->peer_local, a, sizeof(a)));
 }
 
 /*
@@ -1390,8 +1418,9 @@ payload_is(const struct check_ctx *x, const uint8_t *p, size_t len,
     uint8_t kind, uint32_t seq)
 {
 	return len >= 13 && memcmp(p, x->token, CHECK_TOKEN_LEN) == 0 &&
-	    p[8] == kind && ((uint32_t)p[9] << 24 | (uint32_t)p[10] << 16 |
-	    (uint32_t)p[11] << 8 | p[12]) == seq;
+	    p[8] == kind &&
+	    ((uint32_t)p[9] << 24 | (uint32_t)p[10] << 16 |
+	        (uint32_t)p[11] << 8 | p[12]) == seq;
 }
 
 static int
@@ -1420,9 +1449,10 @@ step_probe(struct check_ctx *x)
 		if (now >= next) {
 			/* lost probes are resent; they are datagrams */
 			if (sendto(x->peer_fd, want, want_len, 0, &relay.sa,
-			    sa_len(&relay)) != (ssize_t)want_len)
-				return step_end(x, ST_PROBE, 0, 0, "peer socket "
-				    "to %s: %s", sa_str(&relay, a, sizeof(a)),
+			        sa_len(&relay)) != (ssize_t)want_len)
+				return step_end(x, ST_PROBE, 0, 0,
+				    "peer socket to %s: %s",
+				    sa_str(&relay, a, sizeof(a)),
 				    strerror(errno));
 			next = now + rto;
 			rto *= 2;
@@ -1434,15 +1464,16 @@ step_probe(struct check_ctx *x)
 		if (r > 0 && chan == 0 && len == want_len &&
 		    memcmp(data, want, len) == 0) {
 			x->peer = from;
-			return step_end(x, ST_PROBE, 1, 0, "peer %s as the "
-			    "server sees it", stun_addr_str(&x->peer, a,
-			    sizeof(a)));
+			return step_end(x, ST_PROBE, 1, 0,
+			    "peer %s as the server sees it",
+			    saddr_str(&x->peer, a, sizeof(a)));
 		}
 		if (now_us() >= deadline)
-			return step_end(x, ST_PROBE, 0, 0, "a datagram from "
-			    "the peer socket to the relayed address was not "
-			    "relayed back within %d ms (firewall, NAT, or the "
-			    "server drops it)", x->timeout_ms);
+			return step_end(x, ST_PROBE, 0, 0,
+			    "a datagram from the peer socket to the relayed "
+			    "address was not relayed back within %d ms "
+			    "(firewall, NAT, or the server drops it)",
+			    x->timeout_ms);
 	}
 }
 
@@ -1460,8 +1491,8 @@ peer_echo(struct check_ctx *x, const uint8_t *want, size_t want_len,
 
 	while (wait_fd(x->peer_fd, POLLIN, deadline)) {
 		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(x->peer_fd, in, sizeof(in), MSG_DONTWAIT,
-		    &from.sa, &flen);
+		ssize_t n = recvfrom(
+		    x->peer_fd, in, sizeof(in), MSG_DONTWAIT, &from.sa, &flen);
 
 		if (n < 0 || !payload_is(x, in, (size_t)n, kind, seq))
 			continue; /* stray, or an earlier echo come late */
@@ -1470,7 +1501,7 @@ peer_echo(struct check_ctx *x, const uint8_t *want, size_t want_len,
 		x->relay_src = from;
 		x->have_relay_src = 1;
 		if (sendto(x->peer_fd, in, (size_t)n, 0, &from.sa,
-		    sa_len(&from)) != n)
+		        sa_len(&from)) != n)
 			return 0;
 		return 1;
 	}
@@ -1497,8 +1528,9 @@ step_echo(struct check_ctx *x, int channel)
 	struct check_echo *ec = &x->echo[channel];
 	uint8_t want[CHECK_PAYLOAD_LEN + 4], out[CHECK_PAYLOAD_LEN + 64];
 	long long sorted[CHECK_COUNT_MAX];
-	char bad[64];
-	int lost;
+	char bad[96], note[128] = "", a[64];
+	struct stun_addr src;
+	int lost, before, streak = 0, gave_up = 0;
 
 	step_begin(x);
 	for (int i = 0; i < x->count; i++) {
@@ -1523,10 +1555,11 @@ step_echo(struct check_ctx *x, int channel)
 			/* RFC 8656 section 11.1: a Send indication */
 			if (RAND_bytes(txid, sizeof(txid)) != 1)
 				return step_end(x, st, 0, 0, "no random bytes");
-			stun_enc_init(&e, out, sizeof(out), stun_type(
-			    STUN_METHOD_SEND, STUN_CLASS_INDICATION), txid);
-			stun_enc_xaddr(&e, STUN_ATTR_XOR_PEER_ADDRESS,
-			    &x->peer);
+			stun_enc_init(&e, out, sizeof(out),
+			    stun_type(STUN_METHOD_SEND, STUN_CLASS_INDICATION),
+			    txid);
+			stun_enc_xaddr(
+			    &e, STUN_ATTR_XOR_PEER_ADDRESS, &x->peer);
 			stun_enc_attr(&e, STUN_ATTR_DATA, want, len);
 			n = stun_enc_finish(&e);
 			if (n < 0)
@@ -1536,6 +1569,7 @@ step_echo(struct check_ctx *x, int channel)
 		}
 		if (conn_send(x, out, olen, deadline) != 0)
 			return step_end(x, st, 0, 0, "%s", x->ioerr);
+		before = ec->back;
 		ec->sent++;
 		r = peer_echo(x, want, len, kind, (uint32_t)i, deadline);
 		if (r < 0)
@@ -1545,8 +1579,8 @@ step_echo(struct check_ctx *x, int channel)
 			size_t dlen;
 			uint16_t chan;
 			struct stun_addr from;
-			int g = recv_relayed(x, deadline, &data, &dlen, &chan,
-			    &from);
+			int g = recv_relayed(
+			    x, deadline, &data, &dlen, &chan, &from);
 
 			if (g < 0)
 				return step_end(x, st, 0, 0, "%s", x->ioerr);
@@ -1556,33 +1590,49 @@ step_echo(struct check_ctx *x, int channel)
 				continue;
 			if (dlen != len || memcmp(data, want, len) != 0 ||
 			    chan != (channel ? x->channel : 0) ||
-			    (chan == 0 && memcmp(&from, &x->peer,
-			    sizeof(from)) != 0))
+			    (chan == 0 && !saddr_eq(&from, &x->peer)))
 				ec->corrupt++;
 			else
 				ec->rtt_us[ec->back++] = now_us() - t;
 			break;
 		}
+		/* a relay that failed three in a row is not working: stop, so
+		 * that the step stays bounded whatever the count */
+		streak = ec->back == before ? streak + 1 : 0;
+		if (streak == 3 && i + 1 < x->count) {
+			gave_up = 1;
+			break;
+		}
 	}
 	lost = ec->sent - ec->back - ec->corrupt;
-	snprintf(bad, sizeof(bad), "%s%d lost, %d corrupted", ec->back ==
-	    ec->sent ? "" : ", ", lost, ec->corrupt);
+	snprintf(bad, sizeof(bad), ", %d lost, %d corrupted%s", lost,
+	    ec->corrupt,
+	    gave_up ? ", stopped after three failures in a row" : "");
 	if (ec->back == ec->sent)
 		bad[0] = '\0';
+	sa_to_stun(&src, &x->relay_src);
+	if (x->have_relay_src && !saddr_eq(&src, &x->relayed)) {
+		/* a server behind NAT advertising the wrong external address */
+		snprintf(note, sizeof(note),
+		    "; the peer saw the relay as %s, not as the "
+		    "relayed address",
+		    saddr_str(&src, a, sizeof(a)));
+	}
 	if (ec->back == 0)
-		return step_end(x, st, 0, 0, "0/%d back%s", ec->sent, bad);
+		return step_end(
+		    x, st, 0, 0, "0/%d back%s%s", ec->sent, bad, note);
 	memcpy(sorted, ec->rtt_us, sizeof(long long) * (size_t)ec->back);
 	qsort(sorted, (size_t)ec->back, sizeof(long long), rtt_cmp);
-	return step_end(x, st, ec->back == ec->sent, 0, "%d/%d intact%s, rtt "
-	    "min/median/max %.2f/%.2f/%.2f ms", ec->back, ec->sent, bad,
-	    sorted[0] / 1000.0, sorted[ec->back / 2] / 1000.0,
-	    sorted[ec->back - 1] / 1000.0);
+	return step_end(x, st, ec->back == ec->sent, 0,
+	    "%d/%d intact%s, rtt min/median/max %.2f/%.2f/%.2f ms%s", ec->back,
+	    ec->sent, bad, sorted[0] / 1000.0, sorted[ec->back / 2] / 1000.0,
+	    sorted[ec->back - 1] / 1000.0, note);
 }
 
 static int
 step_channel_bind(struct check_ctx *x)
 {
-	struct check_req q = { .method = STUN_METHOD_CHANNEL_BIND };
+	struct check_req q = {.method = STUN_METHOD_CHANNEL_BIND};
 	struct check_resp r;
 	uint8_t rnd[2];
 	char a[64];
@@ -1593,21 +1643,22 @@ step_channel_bind(struct check_ctx *x)
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return step_end(x, ST_CHANNEL_BIND, 0, 0, "no random bytes");
 	x->channel = (uint16_t)(STUN_CHANNEL_MIN +
-	    ((rnd[0] << 8 | rnd[1]) % (STUN_CHANNEL_MAX - STUN_CHANNEL_MIN + 1)));
+	    ((rnd[0] << 8 | rnd[1]) %
+	        (STUN_CHANNEL_MAX - STUN_CHANNEL_MIN + 1)));
 	q.channel = x->channel;
 	q.peer = &x->peer;
 	code = request(x, &q, &r, x->t0 + x->timeout_ms * 1000LL);
 	if (code != 0)
 		return step_req_fail(x, ST_CHANNEL_BIND, q.method, code, &r);
 	return step_end(x, ST_CHANNEL_BIND, 1, 0, "channel 0x%04x to %s",
-	    x->channel, stun_addr_str(&x->peer, a, sizeof(a)));
+	    x->channel, saddr_str(&x->peer, a, sizeof(a)));
 }
 
 static int
 step_deallocate(struct check_ctx *x)
 {
-	struct check_req q = { .method = STUN_METHOD_REFRESH,
-		.has_lifetime = 1, .lifetime_s = 0 };
+	struct check_req q = {
+	    .method = STUN_METHOD_REFRESH, .has_lifetime = 1, .lifetime_s = 0};
 	struct check_resp r;
 	int code;
 
@@ -1623,8 +1674,9 @@ step_deallocate(struct check_ctx *x)
 static const char *
 state_name(int state)
 {
-	return state == CHECK_S_OK ? "ok" : state == CHECK_S_FAIL ? "FAIL" :
-	    "skipped";
+	return state == CHECK_S_OK  ? "ok"
+	    : state == CHECK_S_FAIL ? "FAIL"
+	                            : "skipped";
 }
 
 static void
@@ -1633,8 +1685,8 @@ report_text(const struct check_ctx *x, FILE *out)
 	fprintf(out, "check %s (%s%s) as %s\n", x->o->url,
 	    x->url.transport == CHECK_T_UDP ? "udp" : "tcp",
 	    x->url.secure ? "+tls" : "", x->user);
-	fprintf(out, "%-13s %-7s %10s  %s\n", "STEP", "RESULT", "TIME",
-	    "DETAIL");
+	fprintf(
+	    out, "%-13s %-7s %10s  %s\n", "STEP", "RESULT", "TIME", "DETAIL");
 	for (int i = 0; i < ST_COUNT; i++) {
 		const struct check_step *s = &x->steps[i];
 
@@ -1647,8 +1699,9 @@ report_text(const struct check_ctx *x, FILE *out)
 			    "skipped", "-");
 	}
 	if (x->failed < 0)
-		fprintf(out, "PASS: %d+%d datagrams echoed intact through the "
-		    "relay\n", x->echo[0].back, x->echo[1].back);
+		fprintf(out,
+		    "PASS: %d+%d datagrams echoed intact through the relay\n",
+		    x->echo[0].back, x->echo[1].back);
 	else
 		fprintf(out, "FAIL at %s: %s\n", check_step_names[x->failed],
 		    x->steps[x->failed].detail);
@@ -1677,16 +1730,15 @@ json_echo(FILE *out, const struct check_echo *ec)
 {
 	long long sorted[CHECK_COUNT_MAX];
 
-	fprintf(out, "{\"sent\":%d,\"received\":%d,\"lost\":%d,"
-	    "\"corrupt\":%d", ec->sent, ec->back,
-	    ec->sent - ec->back - ec->corrupt, ec->corrupt);
+	fprintf(out, "{\"sent\":%d,\"received\":%d,\"lost\":%d,\"corrupt\":%d",
+	    ec->sent, ec->back, ec->sent - ec->back - ec->corrupt, ec->corrupt);
 	if (ec->back > 0) {
-		memcpy(sorted, ec->rtt_us, sizeof(long long) *
-		    (size_t)ec->back);
+		memcpy(
+		    sorted, ec->rtt_us, sizeof(long long) * (size_t)ec->back);
 		qsort(sorted, (size_t)ec->back, sizeof(long long), rtt_cmp);
-		fprintf(out, ",\"rtt_ms\":{\"min\":%.3f,\"median\":%.3f,"
-		    "\"max\":%.3f}", sorted[0] / 1000.0,
-		    sorted[ec->back / 2] / 1000.0,
+		fprintf(out,
+		    ",\"rtt_ms\":{\"min\":%.3f,\"median\":%.3f,\"max\":%.3f}",
+		    sorted[0] / 1000.0, sorted[ec->back / 2] / 1000.0,
 		    sorted[ec->back - 1] / 1000.0);
 	}
 	fputc('}', out);
@@ -1706,18 +1758,18 @@ report_json(const struct check_ctx *x, FILE *out)
 	json_str(out, x->user);
 	fprintf(out, ",\"ok\":%s", x->failed < 0 ? "true" : "false");
 	if (x->steps[ST_CONNECT].state != CHECK_S_SKIPPED)
-		fprintf(out, ",\"server\":\"%s\"", sa_str(&x->server, a,
-		    sizeof(a)));
+		fprintf(out, ",\"server\":\"%s\"",
+		    sa_str(&x->server, a, sizeof(a)));
 	if (x->steps[ST_BINDING].state == CHECK_S_OK)
 		fprintf(out, ",\"reflexive\":\"%s\"",
-		    stun_addr_str(&x->reflexive, a, sizeof(a)));
+		    saddr_str(&x->reflexive, a, sizeof(a)));
 	if (x->steps[ST_ALLOCATE].state == CHECK_S_OK)
 		fprintf(out, ",\"relayed\":\"%s\",\"lifetime_s\":%u",
-		    stun_addr_str(&x->relayed, a, sizeof(a)),
+		    saddr_str(&x->relayed, a, sizeof(a)),
 		    (unsigned)x->lifetime_s);
 	if (x->steps[ST_PROBE].state == CHECK_S_OK)
-		fprintf(out, ",\"peer\":\"%s\"", stun_addr_str(&x->peer, a,
-		    sizeof(a)));
+		fprintf(
+		    out, ",\"peer\":\"%s\"", saddr_str(&x->peer, a, sizeof(a)));
 	if (x->steps[ST_CHANNEL_BIND].state == CHECK_S_OK)
 		fprintf(out, ",\"channel\":%u", x->channel);
 	fprintf(out, ",\"steps\":[");
@@ -1726,10 +1778,11 @@ report_json(const struct check_ctx *x, FILE *out)
 
 		if (s->state == CHECK_S_SKIPPED)
 			continue;
-		fprintf(out, "%s{\"step\":\"%s\",\"result\":\"%s\","
-		    "\"ms\":%.3f,\"detail\":", first ? "" : ",",
-		    check_step_names[i], s->state == CHECK_S_OK ? "ok" :
-		    "fail", s->us / 1000.0);
+		fprintf(out,
+		    "%s{\"step\":\"%s\",\"result\":\"%s\","
+		    "\"ms\":%.3f,\"detail\":",
+		    first ? "" : ",", check_step_names[i],
+		    s->state == CHECK_S_OK ? "ok" : "fail", s->us / 1000.0);
 		json_str(out, s->detail);
 		if (s->code != 0)
 			fprintf(out, ",\"code\":%d", s->code);

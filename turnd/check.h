@@ -42,11 +42,16 @@
  * client connection's address family.  turns: over UDP (DTLS) is not
  * supported.
  *
- * Timeouts: each step is bounded by timeout_ms; on UDP requests are
- * retransmitted per RFC 8489 section 6.2.1 (RTO 500 ms, doubling) within
- * that bound, on TCP and TLS sent once.  Each echo waits at most
- * min(timeout_ms, 1000) ms for its answer; a datagram not back by then is
- * counted lost.
+ * UDP goes to the first address the host resolves to; TCP and TLS try
+ * each address in turn.
+ *
+ * Timeouts: each step is bounded by timeout_ms, the name lookup included
+ * (getaddrinfo_a); on UDP requests are retransmitted per RFC 8489 section
+ * 6.2.1 (RTO 500 ms, doubling) within that bound, on TCP and TLS sent
+ * once.  Each echo waits at most min(timeout_ms, 1000) ms for its answer;
+ * a datagram not back by then is counted lost, and three failures in a
+ * row end the echo step early, so that a broken relay costs seconds
+ * whatever the count.
  */
 #ifndef TURND_CHECK_H
 #define TURND_CHECK_H
@@ -57,16 +62,16 @@
 
 /* What check_run does; pointers are borrowed for the duration of the call. */
 struct check_opts {
-	const char *url; /* turn:HOST[:PORT][?transport=udp|tcp], turns: */
-	const char *user;     /* with password: a static user */
+	const char *url;  /* turn:HOST[:PORT][?transport=udp|tcp], turns: */
+	const char *user; /* with password: a static user */
 	const char *password;
-	const char *secret;   /* instead: mint a TURN REST credential */
-	uint32_t rest_ttl_s;  /* its lifetime; 0 = CHECK_REST_TTL_S */
-	int timeout_ms;	      /* per step; 0 = CHECK_TIMEOUT_MS */
-	int count;	      /* echoes per method; 0 = CHECK_COUNT */
-	int json;	      /* one JSON object instead of the table */
-	const char *ca_file;  /* turns: trust this CA; NULL: the system's */
-	int insecure;	      /* turns: do not verify the certificate */
+	const char *secret;  /* instead: mint a TURN REST credential */
+	uint32_t rest_ttl_s; /* its lifetime; 0 = CHECK_REST_TTL_S */
+	int timeout_ms;      /* per step; 0 = CHECK_TIMEOUT_MS */
+	int count;           /* echoes per method; 0 = CHECK_COUNT */
+	int json;            /* one JSON object instead of the table */
+	const char *ca_file; /* turns: trust this CA; NULL: the system's */
+	int insecure;        /* turns: do not verify the certificate */
 };
 
 #define CHECK_REST_TTL_S 3600
@@ -103,8 +108,8 @@ int check_rest_credential(const char *secret, uint32_t ttl_s, const char *id,
 
 /* A parsed TURN URL (RFC 7065 section 3). */
 struct check_url {
-	int secure;	/* turns: */
-	int transport;	/* CHECK_T_UDP or CHECK_T_TCP */
+	int secure;     /* turns: */
+	int transport;  /* CHECK_T_UDP or CHECK_T_TCP */
 	char host[256]; /* a name or an IP literal, without brackets */
 	int host_is_ip;
 	uint16_t port;
@@ -119,7 +124,7 @@ struct check_url {
  * turns with transport=udp (DTLS) is refused.  On error writes a reason to
  * err and returns -1; returns 0 on success.
  */
-int check_url_parse(const char *url, struct check_url *u, char *err,
-    size_t errlen);
+int check_url_parse(
+    const char *url, struct check_url *u, char *err, size_t errlen);
 
 #endif

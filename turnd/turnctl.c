@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "check.h"
 #include "config.h"
 #include "coturn.h"
 #include "ctl.h"
@@ -42,6 +43,11 @@ usage(FILE *f)
 	    "  reload                         re-read the configuration\n"
 	    "  credentials [--ttl SECONDS] [--secret-file FILE] [ID]\n"
 	    "                                 mint TURN REST credentials\n"
+	    "  check URL --user U (--password P | --secret S | --secret-file F)\n"
+	    "        [--count N] [--timeout S] [--ca-file F] [--insecure]\n"
+	    "                                 end-to-end self-test of a TURN\n"
+	    "                                 server: allocate, permission,\n"
+	    "                                 echo through the relay, RTT\n"
 	    "  import-coturn FILE             print a turnd.conf for a coturn\n"
 	    "                                 turnserver.conf (\"-\": stdin)\n"
 	    "\n"
@@ -214,12 +220,19 @@ main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "secret-file", required_argument, NULL, 'f' },
+		{ "password", required_argument, NULL, 'P' },
+		{ "secret", required_argument, NULL, 'S' },
+		{ "ca-file", required_argument, NULL, 'C' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL, *config = NULL, *user = NULL,
 	    *secret_file = NULL, *cmd;
-	unsigned long ttl = 86400;
-	char payload[CTL_REQ_MAX];
+	unsigned long ttl = 86400, num;
+	struct check_opts co;
+	char payload[CTL_REQ_MAX], secret[1024];
 	int json = 0, ch;
 
 	/* options may come before or after the command word */
@@ -251,11 +264,42 @@ main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
-	optind++;
-	while ((ch = getopt_long(argc, argv, "ju:t:f:", opts, NULL)) != -1) {
+	/* the command's own options: parse its words as a new argv */
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* glibc: start afresh */
+	memset(&co, 0, sizeof(co));
+	while ((ch = getopt_long(argc, argv, "ju:t:f:P:S:C:kn:T:", opts,
+	    NULL)) != -1) {
 		char *end;
 
 		switch (ch) {
+		case 'P':
+			co.password = optarg;
+			break;
+		case 'S':
+			co.secret = optarg;
+			break;
+		case 'C':
+			co.ca_file = optarg;
+			break;
+		case 'k':
+			co.insecure = 1;
+			break;
+		case 'n':
+		case 'T':
+			num = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || num == 0 ||
+			    num > 1000) {
+				fprintf(stderr, "turnctl: --%s: 1 to 1000\n",
+				    ch == 'n' ? "count" : "timeout");
+				return 2;
+			}
+			if (ch == 'n')
+				co.count = (int)num;
+			else
+				co.timeout_ms = (int)num * 1000;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -288,6 +332,32 @@ main(int argc, char **argv)
 			return 2;
 		}
 		return coturn_import(argv[0], stdout, stderr);
+	}
+	if (strcmp(cmd, "check") == 0) {
+		if (argc != 1) {
+			usage(stderr);
+			return 2;
+		}
+		if (secret_file != NULL) {
+			/* keeps the secret out of ps(1) */
+			FILE *f = fopen(secret_file, "r");
+
+			if (f == NULL || fgets(secret, sizeof(secret), f) ==
+			    NULL) {
+				fprintf(stderr, "turnctl: %s: cannot read\n",
+				    secret_file);
+				if (f != NULL)
+					fclose(f);
+				return 2;
+			}
+			fclose(f);
+			secret[strcspn(secret, "\r\n")] = '\0';
+			co.secret = secret;
+		}
+		co.url = argv[0];
+		co.user = user;
+		co.json = json;
+		return check_run(&co, stdout);
 	}
 	if (strcmp(cmd, "credentials") == 0 && secret_file != NULL)
 		return credentials_offline(secret_file, ttl,
