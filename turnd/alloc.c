@@ -235,22 +235,29 @@ alloc_relay(struct turn_alloc *a, int family)
 }
 
 void
+alloc_end(struct worker *w, struct turn_alloc *a, const char *event)
+{
+	char cbuf[TADDR_STRLEN];
+
+	log_info("event=%s id=%08x client=%s user=%s age_s=%u c2p_pkts=%llu "
+	    "c2p_bytes=%llu p2c_pkts=%llu p2c_bytes=%llu", event, a->id,
+	    taddr_str(&a->ep.addr, cbuf, sizeof(cbuf)),
+	    a->user != NULL ? a->user : "-", w->now - a->created,
+	    (unsigned long long)a->c2p_pkts, (unsigned long long)a->c2p_bytes,
+	    (unsigned long long)a->p2c_pkts, (unsigned long long)a->p2c_bytes);
+	alloc_free(w, a);
+}
+
+void
 alloc_sweep(struct worker *w, uint32_t now)
 {
 	struct turn_alloc *a, *next;
-	char cbuf[TADDR_STRLEN];
 
 	for (a = TAILQ_FIRST(&w->allocs->all); a != NULL; a = next) {
 		next = TAILQ_NEXT(a, entry);
 		if ((int32_t)(a->expires - now) <= 0) {
-			log_info("event=alloc_expired id=%08x client=%s "
-			    "user=%s c2p_pkts=%llu p2c_pkts=%llu",
-			    a->id, taddr_str(&a->ep.addr, cbuf, sizeof(cbuf)),
-			    a->user != NULL ? a->user : "-",
-			    (unsigned long long)a->c2p_pkts,
-			    (unsigned long long)a->p2c_pkts);
 			STAT_INC(&w->stats, ALLOC_EXPIRED);
-			alloc_free(w, a);
+			alloc_end(w, a, "alloc_expired");
 			continue;
 		}
 		perm_prune(a, now);

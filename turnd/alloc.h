@@ -106,6 +106,11 @@ struct turn_alloc *alloc_new(struct worker *w, const struct client_ep *ep,
 /* Removes a from the table and frees it with everything it owns. */
 void alloc_free(struct worker *w, struct turn_alloc *a);
 /*
+ * The end of an allocation's life: logs event (alloc_deleted,
+ * alloc_expired, alloc_kicked, alloc_closed) with its traffic, then frees.
+ */
+void alloc_end(struct worker *w, struct turn_alloc *a, const char *event);
+/*
  * Whether len more bytes fit the allocation's bandwidth (both directions
  * together, a token bucket of one second); takes them if so.
  */

@@ -445,14 +445,19 @@ collect_sessions(struct worker *w, struct collect_part *part)
 	}
 }
 
-/* On a worker: "user TAB bytes c2p TAB bytes p2c" per allocation. */
+/*
+ * On a worker: "user TAB bytes c2p TAB bytes p2c" per allocation, the
+ * user being what quotas count: the static user's name or the id of a
+ * REST credential, whatever its expiry.
+ */
 static void
 collect_users(struct worker *w, struct collect_part *part)
 {
 	struct turn_alloc *a;
 
 	TAILQ_FOREACH(a, &w->allocs->all, entry) {
-		text_str(part->out, a->user, a->user_len);
+		text_str(part->out, a->user + a->quota_off,
+		    a->user_len - a->quota_off);
 		evbuffer_add_printf(part->out, "\t%llu\t%llu\n",
 		    (unsigned long long)a->c2p_bytes,
 		    (unsigned long long)a->p2c_bytes);
@@ -463,19 +468,23 @@ static void
 collect_kick(struct worker *w, struct collect_part *part)
 {
 	struct turn_alloc *a, *next;
-	char cbuf[TADDR_STRLEN];
 
 	for (a = TAILQ_FIRST(&w->allocs->all); a != NULL; a = next) {
 		next = TAILQ_NEXT(a, entry);
 		if (!alloc_matches(a, part->col->arg))
 			continue;
-		log_info("event=alloc_kicked id=%08x client=%s user=%s", a->id,
-		    taddr_str(&a->ep.addr, cbuf, sizeof(cbuf)), a->user);
 		part->kicked++;
-		if (a->ep.conn != NULL)
-			tconn_close(a->ep.conn, "kicked");
-		else
-			alloc_free(w, a);
+		STAT_INC(&w->stats, ALLOC_KICKED);
+		if (a->ep.conn != NULL) {
+			struct tconn *c = a->ep.conn;
+
+			/* the allocation goes with its connection */
+			c->a = NULL;
+			a->ep.conn = NULL;
+			alloc_end(w, a, "alloc_kicked");
+			tconn_close(c, "kicked");
+		} else
+			alloc_end(w, a, "alloc_kicked");
 	}
 }
 

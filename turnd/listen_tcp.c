@@ -438,7 +438,8 @@ tconn_free(struct tconn *c)
 		/* RFC 8656: the allocation dies with its connection */
 		c->a = NULL;
 		a->ep.conn = NULL;
-		alloc_free(w, a);
+		STAT_INC(&w->stats, ALLOC_CLOSED);
+		alloc_end(w, a, "alloc_closed");
 	}
 	tcprelay_client_gone(c);
 	txcache_forget_conn(w->txc, c);

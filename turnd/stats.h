@@ -26,6 +26,8 @@
 	X(ALLOC_CREATED, "allocations created")                               \
 	X(ALLOC_DELETED, "allocations deleted by the client")                 \
 	X(ALLOC_EXPIRED, "allocations expired")                               \
+	X(ALLOC_CLOSED, "allocations ended with their TCP/TLS connection")   \
+	X(ALLOC_KICKED, "allocations deleted by an operator")                 \
 	X(PERM_CREATED, "permissions installed")                              \
 	X(CHAN_BOUND, "channels bound")                                       \
 	X(DROP_NOT_STUN, "dropped: neither STUN nor ChannelData")             \

@@ -268,10 +268,9 @@ turn_refresh(struct req *r)
 	}
 	lifetime = lifetime_desired(w->snap->conf, m);
 	if (lifetime == 0) {
-		log_alloc("alloc_deleted", a, 0);
 		STAT_INC(&w->stats, ALLOC_DELETED);
 		/* the response still needs the key: it lives in r->auth */
-		alloc_free(w, a);
+		alloc_end(w, a, "alloc_deleted");
 		r->a = NULL;
 	} else
 		a->expires = w->now + lifetime;
