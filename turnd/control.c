@@ -478,9 +478,11 @@ collect_kick(struct worker *w, struct collect_part *part)
 		if (a->ep.conn != NULL) {
 			struct tconn *c = a->ep.conn;
 
-			/* the allocation goes with its connection */
-			c->a = NULL;
-			a->ep.conn = NULL;
+			/*
+			 * The connection goes too.  ep.conn stays set until
+			 * alloc_free, which needs it to find a's bucket and
+			 * detaches the connection itself.
+			 */
 			alloc_end(w, a, "alloc_kicked");
 			tconn_close(c, "kicked");
 		} else

@@ -56,6 +56,7 @@ struct tconn {
 #define TCONN_PAD_UNKNOWN 0
 #define TCONN_PAD_YES 1
 #define TCONN_PAD_NO 2
+	size_t pad_skip; /* undecided: these next bytes may be padding */
 	int busy;    /* inside a callback: free later */
 	int closing; /* free once the callback returns */
 	int counted; /* holds a slot in the connection limits */

@@ -265,8 +265,11 @@ chandata_stream_len(struct tconn *c, struct evbuffer *in, size_t avail,
 		return avail >= unp ? unp : 0;
 	if (avail < unp)
 		return 0;
-	if (avail == unp)
-		return unp; /* nothing after it: no padding came with it */
+	if (avail == unp) {
+		/* deliver now; decide on the padding when more comes */
+		c->pad_skip = pad - unp;
+		return unp;
+	}
 	n = avail - unp < sizeof(look) ? avail - unp : sizeof(look);
 	evbuffer_ptr_set(in, &pos, unp, EVBUFFER_PTR_SET);
 	evbuffer_copyout_from(in, &pos, look, n);
@@ -312,6 +315,30 @@ tconn_read_cb(struct bufferevent *bev, void *arg)
 		if (avail == 0) {
 			c->partial_ms = 0;
 			break;
+		}
+		if (c->pad_skip > 0) {
+			size_t k = c->pad_skip, n = avail < 16 ? avail : 16, i;
+			uint8_t look[16];
+
+			evbuffer_copyout(in, look, n);
+			for (i = 0; i < n && i < k; i++)
+				if (look[i] != 0)
+					break;
+			if (i < n && i < k) {
+				c->pad_mode = TCONN_PAD_NO;
+				c->pad_skip = 0;
+			} else if (n < k) {
+				break;
+			} else if (n == k || stun_frame_len(look + k, n - k,
+			    TCONN_FRAME_MAX) >= 0) {
+				c->pad_mode = TCONN_PAD_YES;
+				c->pad_skip = 0;
+				evbuffer_drain(in, k);
+				continue;
+			} else {
+				c->pad_mode = TCONN_PAD_NO;
+				c->pad_skip = 0;
+			}
 		}
 		evbuffer_copyout(in, head, avail < 8 ? avail : 8);
 		r = stun_frame_len(head, avail < 8 ? avail : 8,
@@ -437,7 +464,6 @@ tconn_free(struct tconn *c)
 
 		/* RFC 8656: the allocation dies with its connection */
 		c->a = NULL;
-		a->ep.conn = NULL;
 		STAT_INC(&w->stats, ALLOC_CLOSED);
 		alloc_end(w, a, "alloc_closed");
 	}

@@ -33,11 +33,23 @@ alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 static void
 tls_err(char *err, size_t errlen, const char *what, const char *file)
 {
-	unsigned long e = ERR_peek_last_error();
+	/* the first error says why (the file is missing); later ones how */
+	unsigned long e = ERR_peek_error();
 	char reason[256] = "unknown error";
 
-	if (e != 0)
-		ERR_error_string_n(e, reason, sizeof(reason));
+	if (e != 0) {
+		const char *r = ERR_reason_error_string(e);
+
+		if (ERR_GET_LIB(e) == ERR_LIB_SYS)
+			snprintf(reason, sizeof(reason), "%s",
+			    strerror(ERR_GET_REASON(e)));
+		else if (r != NULL)
+			snprintf(reason, sizeof(reason), "%s", r);
+		else
+			ERR_error_string_n(e, reason, sizeof(reason));
+		if (strstr(reason, "key values mismatch") != NULL)
+			what = "the key does not match the certificate";
+	}
 	snprintf(err, errlen, "%s%s%s: %s", file != NULL ? file : "",
 	    file != NULL ? ": " : "", what, reason);
 	ERR_clear_error();

@@ -426,8 +426,6 @@ turn_chandata(struct worker *w, const struct client_ep *ep, uint8_t *buf,
 	struct relay *rl;
 	int cflags = 0;
 
-	if (flags & REQ_F_STREAM)
-		cflags |= CHANDATA_F_STREAM;
 	if (c->relay.legacy_channel_numbers)
 		cflags |= CHANDATA_F_LEGACY;
 	if (chandata_decode(&cd, buf, len, cflags) != 0) {

@@ -138,6 +138,9 @@ worker_free(struct worker *w)
 	if (w == NULL)
 		return;
 	tconn_free_all(w);
+	/* deferred bufferevent callbacks hold references: let them drop */
+	if (w->base != NULL)
+		event_base_loop(w->base, EVLOOP_NONBLOCK);
 	alloc_table_free(w, w->allocs);
 	txcache_free(w->txc);
 	for (size_t i = 0; i < w->n_listeners; i++)

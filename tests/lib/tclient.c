@@ -19,6 +19,7 @@
 #include "stun_hdr.h"
 #include "stun_integrity.h"
 #include "tclient.h"
+#include "tclient_stream.h"
 
 int
 tc_addr_parse(union tc_addr *a, const char *ip, uint16_t port)
@@ -153,6 +154,7 @@ tc_open(struct tc *c, const char *server_ip, uint16_t port, const char *user,
 void
 tc_close(struct tc *c)
 {
+	tc_stream_close(c);
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
@@ -335,22 +337,28 @@ tc_transact_raw(struct tc *c, const uint8_t *req, size_t len, struct tc_resp *r)
 {
 	const uint8_t *txid = req + 8;
 
+	/* RFC 8489 section 6.2.2: no retransmission on a reliable transport */
+	int stream = c->transport != TC_UDP;
+	int tries = stream ? 1 : c->tries;
+	int wait_ms = stream ? c->timeout_ms * c->tries : c->timeout_ms;
+
 	memset(r, 0, sizeof(*r));
 	r->code = -1;
 	if (len < STUN_HDR_LEN)
 		return -1;
-	for (int t = 0; t < c->tries; t++) {
-		long long deadline = now_ms() + c->timeout_ms;
+	for (int t = 0; t < tries; t++) {
+		long long deadline = now_ms() + wait_ms;
 
-		if (sendto(c->fd, req, len, 0, &c->server.sa,
-		    tc_addr_len(&c->server)) != (ssize_t)len)
+		if (tc_send_raw(c, req, len) != 0)
 			return -1;
 		while (now_ms() < deadline) {
-			int n = recv_timeout(c->fd, r->buf, sizeof(r->buf),
-			    NULL, (int)(deadline - now_ms()));
+			int n = tc_recv_raw(c, r->buf, sizeof(r->buf),
+			    (int)(deadline - now_ms()));
 
 			if (n < 0)
 				break;
+			if ((size_t)n > sizeof(r->buf))
+				continue; /* relayed data, not an answer */
 			if (stun_msg_decode(&r->m, r->buf, (size_t)n) != 0 ||
 			    memcmp(r->m.txid, txid, STUN_TXID_LEN) != 0)
 				continue; /* data, or another transaction */
@@ -494,13 +502,19 @@ tc_channel_bind(struct tc *c, uint16_t chan, const union tc_addr *peer)
 int
 tc_send_raw(struct tc *c, const void *p, size_t len)
 {
+	if (c->transport != TC_UDP)
+		return tc_stream_send(c, p, len);
 	return sendto(c->fd, p, len, 0, &c->server.sa,
-	    tc_addr_len(&c->server)) == (ssize_t)len ? 0 : -1;
+	           tc_addr_len(&c->server)) == (ssize_t)len
+	    ? 0
+	    : -1;
 }
 
 int
 tc_recv_raw(struct tc *c, void *buf, size_t cap, int timeout_ms)
 {
+	if (c->transport != TC_UDP)
+		return tc_stream_recv(c, buf, cap, timeout_ms);
 	return recv_timeout(c->fd, buf, cap, NULL, timeout_ms);
 }
 
@@ -526,12 +540,18 @@ int
 tc_send_chan(struct tc *c, uint16_t chan, const void *data, size_t len)
 {
 	uint8_t out[2048];
+	size_t total = CHANDATA_HDR_LEN + len;
 
-	if (len + CHANDATA_HDR_LEN > sizeof(out))
+	if (len + CHANDATA_HDR_LEN + 3 > sizeof(out))
 		return -1;
 	chandata_hdr(out, chan, (uint16_t)len);
 	memcpy(out + CHANDATA_HDR_LEN, data, len);
-	return tc_send_raw(c, out, CHANDATA_HDR_LEN + len);
+	if (c->chan_pad) {
+		/* RFC 8656 section 12.5: padded to four on streams */
+		memset(out + total, 0, stun_pad(total) - total);
+		total = stun_pad(total);
+	}
+	return tc_send_raw(c, out, total);
 }
 
 int
@@ -540,21 +560,27 @@ tc_recv_data(struct tc *c, void *buf, size_t cap, uint16_t *chan,
 {
 	uint8_t in[70000];
 	long long deadline = now_ms() + timeout_ms;
+	int cflags = CHANDATA_F_LEGACY;
 
+	/* on a stream the frame must hold exactly the padded length */
+	if (c->transport != TC_UDP)
+		cflags |= CHANDATA_F_STREAM;
 	while (now_ms() < deadline) {
-		int n = recv_timeout(c->fd, in, sizeof(in), NULL,
-		    (int)(deadline - now_ms()));
+		int n =
+		    tc_recv_raw(c, in, sizeof(in), (int)(deadline - now_ms()));
 		struct stun_msg m;
 		struct chandata cd;
 
 		if (n < 0)
 			return -1;
-		if (chandata_decode(&cd, in, (size_t)n, CHANDATA_F_LEGACY) ==
-		    0) {
+		if ((size_t)n > sizeof(in))
+			continue;
+		if (chandata_decode(&cd, in, (size_t)n, cflags) == 0) {
 			if (cd.len > cap)
 				return -1;
 			memcpy(buf, cd.data, cd.len);
-			*chan = cd.chan;
+			if (chan != NULL)
+				*chan = cd.chan;
 			return cd.len;
 		}
 		if (stun_msg_decode(&m, in, (size_t)n) == 0 &&
@@ -564,7 +590,8 @@ tc_recv_data(struct tc *c, void *buf, size_t cap, uint16_t *chan,
 			if (m.data.len > cap)
 				return -1;
 			memcpy(buf, m.data.p, m.data.len);
-			*chan = 0;
+			if (chan != NULL)
+				*chan = 0;
 			if (peer != NULL)
 				tc_addr_from_stun(peer, &m.peer[0]);
 			return m.data.len;

@@ -1,15 +1,23 @@
 /*
  * A small TURN client for the integration tests, built on proto/: UDP
- * sockets on loopback, requests assembled from a list of attributes,
- * transactions with retransmission, the long-term credential dance, and a
- * UDP "peer" socket to exchange data with through the relay.  It trusts
- * nothing the server sends: every response is decoded and checked by
- * proto/ before the tests look at it.
+ * sockets on loopback, or a TCP or TLS stream (RFC 8656 section 3.1) cut
+ * into frames by the codec's framer, requests assembled from a list of
+ * attributes, transactions (with retransmission on UDP), the long-term
+ * credential dance, and a UDP "peer" socket to exchange data with through
+ * the relay.  It trusts nothing the server sends: every response is
+ * decoded and checked by proto/ before the tests look at it.
+ *
+ * Every call works on every transport.  On a stream a request is sent once
+ * and its answer awaited timeout_ms * tries; ChannelData is padded to four
+ * (chan_pad, on by default there) and read back with its padding, which
+ * the framer requires.  Stream sockets are non-blocking and every wait is
+ * bounded by poll.
  */
 #ifndef TURND_TESTS_TCLIENT_H
 #define TURND_TESTS_TCLIENT_H
 
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -74,8 +82,29 @@ struct tc_resp {
 	int code;	   /* 0 success, an error code, or -1 */
 };
 
+/* Client transports. */
+#define TC_UDP 0
+#define TC_TCP 1
+#define TC_TLS 2
+
+/* The longest frame a stream can carry: a STUN header and 65532 bytes. */
+#define TC_FRAME_MAX (20 + 65532)
+
+/* How tc_open_stream connects; all zero is plain TCP from any address. */
+struct tc_stream {
+	int transport;        /* TC_TCP or TC_TLS */
+	const char *local_ip; /* bind the client here first; NULL: any */
+	const char *alpn;     /* TLS: ALPN protocol to offer; NULL: none */
+	const char *ca_file;  /* TLS: verify the server's chain; NULL: don't */
+	/* TLS with ca_file: IP or DNS name to check; NULL: the server's IP */
+	const char *verify_name;
+	int tls_version; /* TLS: this version only (TLS1_1_VERSION...); 0 any */
+	int timeout_ms;  /* connect and handshake; 0: 2000 */
+};
+
 struct tc {
 	int fd;
+	int transport; /* TC_UDP, TC_TCP or TC_TLS */
 	union tc_addr server;
 	union tc_addr local; /* our own transport address */
 	char user[600];
@@ -86,6 +115,19 @@ struct tc {
 	size_t keylen;
 	int timeout_ms; /* per try */
 	int tries;
+	int chan_pad; /* pad ChannelData to four (streams: on) */
+	/* streams: write at most write_chunk bytes at a time (0: all) */
+	size_t write_chunk;
+	int write_gap_ms; /* and sleep this long between pieces */
+	int closed;       /* streams: the server closed (EOF, reset, alert) */
+	int bad_frame;   /* streams: the server sent bytes that frame nothing */
+	char alpn[32];   /* TLS: protocol the server selected, "" none */
+	int tls_version; /* TLS: negotiated version (TLS1_2_VERSION...) */
+	char tls_error[256]; /* TLS: why the handshake failed */
+	SSL_CTX *ssl_ctx;
+	SSL *ssl;
+	uint8_t *sbuf; /* streams: bytes received, not yet framed (owned) */
+	size_t slen;
 };
 
 /* Parses "127.0.0.1" or "::1" with a port. Returns 0 or -1. */
@@ -102,7 +144,21 @@ int tc_addr_ip_is(const union tc_addr *a, const char *ip);
 /* Opens a client socket toward server_ip:port. Returns 0 or -1. */
 int tc_open(struct tc *c, const char *server_ip, uint16_t port,
     const char *user, const char *pass);
+/*
+ * Connects a TCP or TLS client to server_ip:port (TLS: handshake done,
+ * alpn and tls_version set).  Returns 0, or -1 (a failed handshake says
+ * why in tls_error).  Either way tc_close releases c.  SIGPIPE is ignored
+ * from then on: a write to a connection the server closed fails instead.
+ */
+int tc_open_stream(struct tc *c, const struct tc_stream *s,
+    const char *server_ip, uint16_t port, const char *user, const char *pass);
 void tc_close(struct tc *c);
+/*
+ * Streams: waits up to timeout_ms for the server to close the connection,
+ * discarding what arrives.  Returns the milliseconds it took (0 when it
+ * was closed already), or -1 when it is still open.
+ */
+int tc_wait_closed(struct tc *c, int timeout_ms);
 
 void tcm_init(struct tc_msg *m, uint16_t method);
 void tcm_raw(struct tc_msg *m, uint16_t type, const void *val, size_t len);
@@ -149,17 +205,28 @@ int tc_channel_bind(struct tc *c, uint16_t chan, const union tc_addr *peer);
 /* Send indication and ChannelData. */
 int tc_send_ind(struct tc *c, const union tc_addr *peer, const void *data,
     size_t len);
+/* ChannelData, padded to four when c->chan_pad is set. */
 int tc_send_chan(struct tc *c, uint16_t chan, const void *data, size_t len);
 /*
  * Waits for a Data indication or ChannelData.  Returns the data length and
- * sets *chan (0 for a Data indication, whose peer goes in *peer), or -1 on
- * timeout.  Other messages are skipped.
+ * sets *chan (0 for a Data indication, whose peer goes in *peer; either
+ * may be NULL), or -1 on timeout.  Other messages are skipped.  On a
+ * stream a ChannelData frame must carry its padding.
  */
 int tc_recv_data(struct tc *c, void *buf, size_t cap, uint16_t *chan,
     union tc_addr *peer, int timeout_ms);
 
+/*
+ * Sends p[0..len) as one datagram, or on a stream writes it all (in
+ * write_chunk pieces write_gap_ms apart when set).  Returns 0 or -1.
+ */
 int tc_send_raw(struct tc *c, const void *p, size_t len);
-/* Receives one datagram; -1 on timeout. */
+/*
+ * Receives one datagram, or on a stream the next whole frame (cut by
+ * proto/'s stun_frame_len: ChannelData with its padding).  Copies at most
+ * cap bytes and returns the datagram's or frame's length; -1 on timeout,
+ * on a closed stream, or bytes that frame nothing (bad_frame).
+ */
 int tc_recv_raw(struct tc *c, void *buf, size_t cap, int timeout_ms);
 
 /* A UDP peer on loopback. */

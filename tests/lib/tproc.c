@@ -231,6 +231,8 @@ prepare(struct tproc *p, int flags, const char *extra)
 		snprintf(p->key, sizeof(p->key), "%s/key.pem", p->dir);
 		snprintf(p->other_key, sizeof(p->other_key),
 		    "%s/other-key.pem", p->dir);
+		snprintf(
+		    p->rsa_key, sizeof(p->rsa_key), "%s/rsa-key.pem", p->dir);
 		if (p->tls_port == 0 || tcert_make(p->dir) != 0) {
 			fprintf(stderr, "tproc: no test certificate\n");
 			return -1;
@@ -401,16 +403,17 @@ int
 tproc_finish(struct tproc *p, int failed)
 {
 	char path[400];
-	int st = tproc_stop(p);
+	/* nothing to stop after tproc_run, or a start that failed */
+	int st = p->pid > 0 ? tproc_stop(p) : 0;
 
 	if (failed || st != 0) {
 		tproc_dump_log(p);
 		return st;
 	}
 	if (p->dir[0] != '\0') {
-		static const char *const files[] = { "turnd.conf", "turnd.log",
-			"turnd.sock", "ca.pem", "cert.pem", "key.pem",
-			"other-key.pem" };
+		static const char *const files[] = {"turnd.conf", "turnd.log",
+		    "turnd.sock", "ca.pem", "cert.pem", "key.pem",
+		    "other-key.pem", "rsa-key.pem"};
 
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			snprintf(path, sizeof(path), "%s/%s", p->dir, files[i]);
