@@ -237,12 +237,13 @@ alloc_relay(struct turn_alloc *a, int family)
 void
 alloc_end(struct worker *w, struct turn_alloc *a, const char *event)
 {
-	char cbuf[TADDR_STRLEN];
+	char cbuf[TADDR_STRLEN], ubuf[LOG_QUOTE_MAX];
 
 	log_info("event=%s id=%08x client=%s user=%s age_s=%u c2p_pkts=%llu "
 	    "c2p_bytes=%llu p2c_pkts=%llu p2c_bytes=%llu", event, a->id,
 	    taddr_str(&a->ep.addr, cbuf, sizeof(cbuf)),
-	    a->user != NULL ? a->user : "-", w->now - a->created,
+	    a->user != NULL ? log_quote(a->user, a->user_len, ubuf,
+	    sizeof(ubuf)) : "-", w->now - a->created,
 	    (unsigned long long)a->c2p_pkts, (unsigned long long)a->c2p_bytes,
 	    (unsigned long long)a->p2c_pkts, (unsigned long long)a->p2c_bytes);
 	alloc_free(w, a);

@@ -362,9 +362,10 @@ auth_expired(const struct auth_result *r, int64_t now)
 const char *
 auth_reason(int reason)
 {
-	static const char *const names[] = { "ok", "no_credentials",
-		"bad_request", "stale_nonce", "wrong_realm", "unknown_user",
-		"bad_integrity" };
+	/* the same words as the counters (turnd_auth_failures_total) */
+	static const char *const names[] = { "ok", "no_creds",
+		"bad_request", "stale_nonce", "realm", "unknown_user",
+		"bad_mi" };
 
 	if (reason < 0 || (size_t)reason >= sizeof(names) / sizeof(names[0]))
 		return "?";

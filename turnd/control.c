@@ -54,6 +54,7 @@ struct ctl_conn {
 	struct control *ctl;
 	struct bufferevent *bev;
 	int readonly;
+	int json;     /* the request asked for JSON */
 	int answered; /* close once the output is flushed */
 	struct collect *col;
 };
@@ -180,7 +181,12 @@ ctl_respond_text(struct ctl_conn *cc, uint32_t status, const char *text)
 		ctl_conn_free(cc);
 		return;
 	}
-	evbuffer_add_printf(b, "%s\n", text);
+	if (cc->json) {
+		evbuffer_add_printf(b, "{\"error\":");
+		json_str(b, text, strlen(text));
+		evbuffer_add_printf(b, "}\n");
+	} else
+		evbuffer_add_printf(b, "%s\n", text);
 	ctl_respond(cc, status, b);
 	evbuffer_free(b);
 }
@@ -801,6 +807,7 @@ ctl_dispatch(struct ctl_conn *cc, const struct ctl_hdr *h, const char *pl)
 	int json = (h->flags & CTL_F_JSON) != 0;
 	char arg[256] = "";
 
+	cc->json = json;
 	if (cc->readonly && !ctl_is_show(h->type)) {
 		ctl_respond_text(cc, CTL_E_DENIED, "this socket takes show "
 		    "requests only");
@@ -950,13 +957,28 @@ ctl_listen(struct control *ctl, int i, const char *path, mode_t mode,
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
-	/* a stale socket of an earlier run is replaced, nothing else */
+	/*
+	 * A stale socket of an earlier run is replaced; a socket someone
+	 * answers on belongs to a running turnd, which is left alone.
+	 */
 	if (lstat(path, &sb) == 0) {
+		int probe;
+
 		if (!S_ISSOCK(sb.st_mode)) {
 			log_warnx("event=start_failed reason=control_path_"
 			    "not_a_socket path=%s", path);
 			return -1;
 		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0) {
+			close(probe);
+			log_warnx("event=start_failed reason=already_running "
+			    "control=%s", path);
+			return -1;
+		}
+		if (probe != -1)
+			close(probe);
 		(void)unlink(path);
 	}
 	ctl->fd[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |

@@ -163,7 +163,12 @@ tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				struct timeval one = { 1, 0 };
 
 				STAT_INC(&w->stats, TCP_ACCEPT_PAUSED);
-				log_warn("event=accept_paused transport=tcp");
+				if (w->now - w->accept_warned_s >= 60 ||
+				    w->accept_warned_s == 0) {
+					w->accept_warned_s = w->now;
+					log_warn("event=accept_paused "
+					    "transport=tcp pause_s=1");
+				}
 				event_del(l->ev);
 				evtimer_add(l->pause, &one);
 			}

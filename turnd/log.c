@@ -180,3 +180,49 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+const char *
+log_quote(const void *p, size_t len, char *buf, size_t buflen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = p;
+	size_t o = 0, i;
+	int plain = len > 0;
+
+	for (i = 0; i < len && plain; i++)
+		plain = (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    strchr("._:@/+-", s[i]) != NULL;
+	if (buflen < 8) {
+		if (buflen > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	if (plain && len < buflen) {
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		return buf;
+	}
+	buf[o++] = '"';
+	for (i = 0; i < len; i++) {
+		/* room for the longest escape, "...", the quote and NUL */
+		if (o + 4 + 3 + 2 > buflen) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (s[i] == '"' || s[i] == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)s[i];
+		} else if (s[i] < 0x20 || s[i] >= 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[s[i] >> 4];
+			buf[o++] = hex[s[i] & 15];
+		} else
+			buf[o++] = (char)s[i];
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}

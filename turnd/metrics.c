@@ -294,7 +294,6 @@ metrics_start(struct server *srv)
 	m->http = evhttp_new(srv->base);
 	if (m->http == NULL)
 		return -1;
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
 	evhttp_set_max_headers_size(m->http, 8192);
 	evhttp_set_max_body_size(m->http, 0);
 	evhttp_set_timeout(m->http, 10);

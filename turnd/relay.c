@@ -7,6 +7,8 @@
  * a copy.  Only datagrams from peers with a live permission pass.
  */
 #include <errno.h>
+#include <time.h>
+#include <linux/errqueue.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
@@ -22,6 +24,7 @@
 #include "relay.h"
 #include "server.h"
 #include "stun_enc.h"
+#include "stun_hdr.h"
 #include "tcprelay.h"
 #include "worker.h"
 
@@ -64,6 +67,15 @@ relay_socket(struct worker *w, const union taddr *addr, int df, int tcp)
 	if (fam == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
 		    sizeof(on));
+	/* ICMP errors from peers come back on the error queue (11.5) */
+	if (!tcp) {
+		if (fam == AF_INET)
+			(void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on,
+			    sizeof(on));
+		else
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on,
+			    sizeof(on));
+	}
 	/* RFC 6062: outgoing connections leave from the listening port */
 	if (tcp && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
 	    sizeof(on)) != 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
@@ -139,13 +151,24 @@ relay_open(struct worker *w, struct turn_alloc *a, struct relay *r,
 		taddr_set_port(&addr, port);
 		fd = relay_socket(w, &addr, df, tcp);
 		if (fd == -1) {
+			int e = errno;
+
 			/* held by another process: try another port */
 			portpool_put(pool, port);
 			if (flags & (RELAY_F_EVEN | RELAY_F_RESERVE))
 				portpool_put(pool, (uint16_t)(port + 1));
-			if (errno != EADDRINUSE && errno != EACCES)
-				return 508;
-			continue;
+			if (e == EADDRINUSE || e == EACCES)
+				continue;
+			/* out of descriptors or memory: say so once a minute */
+			STAT_INC(&w->stats, RELAY_SOCKET_FAILED);
+			if (w->now - w->relay_warned_s >= 60 ||
+			    w->relay_warned_s == 0) {
+				w->relay_warned_s = w->now;
+				errno = e;
+				log_warn("event=relay_socket_failed worker=%d",
+				    w->id);
+			}
+			return 508;
 		}
 		if (flags & RELAY_F_RESERVE) {
 			next = addr;
@@ -255,6 +278,89 @@ relay_send(struct worker *w, struct relay *r, const union taddr *peer,
 	return 0;
 }
 
+/*
+ * RFC 8656 section 11.5: an ICMP error about a datagram the relay sent to
+ * a peer.  Destination unreachable and time exceeded (ICMPv4 types 3 and
+ * 11; ICMPv6 1, 2 and 3) go to the client as a Data indication with an
+ * ICMP attribute, when it has a permission for that peer; the allocation
+ * lives on.  Drains the socket's error queue.
+ */
+static void
+relay_errqueue(struct worker *w, struct relay *r)
+{
+	struct turn_alloc *a = r->a;
+
+	for (int i = 0; i < 8; i++) {
+		uint8_t cbuf[512], dummy[64];
+		union taddr peer;
+		struct iovec iov = { dummy, sizeof(dummy) };
+		struct msghdr mh = { 0 };
+		struct cmsghdr *cm;
+		struct sock_extended_err ee;
+		int found = 0, ok;
+
+		mh.msg_name = &peer;
+		mh.msg_namelen = sizeof(peer);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		memset(&peer, 0, sizeof(peer));
+		if (recvmsg(r->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		    cm = CMSG_NXTHDR(&mh, cm))
+			if ((cm->cmsg_level == IPPROTO_IP &&
+			    cm->cmsg_type == IP_RECVERR) ||
+			    (cm->cmsg_level == IPPROTO_IPV6 &&
+			    cm->cmsg_type == IPV6_RECVERR)) {
+				memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+				found = 1;
+			}
+		if (!found)
+			continue;
+		STAT_INC(&w->stats, ICMP_RECEIVED);
+		if (ee.ee_origin == SO_EE_ORIGIN_ICMP)
+			ok = ee.ee_type == 3 || ee.ee_type == 11;
+		else if (ee.ee_origin == SO_EE_ORIGIN_ICMP6)
+			ok = ee.ee_type >= 1 && ee.ee_type <= 3;
+		else
+			ok = 0;
+		if (!ok || !perm_check(a, &peer, w->now))
+			continue;
+		{
+			struct stun_addr sa;
+			struct stun_enc e;
+			uint8_t out[96], txid[STUN_TXID_LEN], icmp[8];
+			uint64_t r1 = worker_rand(w), r2 = worker_rand(w);
+			/* the next-hop MTU of "too big" errors, else 0 */
+			uint32_t data = (ee.ee_errno == EMSGSIZE) ? ee.ee_info : 0;
+			int n;
+
+			memcpy(txid, &r1, 8);
+			memcpy(txid + 8, &r2, 4);
+			icmp[0] = icmp[1] = 0;
+			icmp[2] = ee.ee_type;
+			icmp[3] = ee.ee_code;
+			icmp[4] = (uint8_t)(data >> 24);
+			icmp[5] = (uint8_t)(data >> 16);
+			icmp[6] = (uint8_t)(data >> 8);
+			icmp[7] = (uint8_t)data;
+			taddr_to_stun(&sa, &peer);
+			stun_enc_init(&e, out, sizeof(out),
+			    stun_type(STUN_METHOD_DATA, STUN_CLASS_INDICATION),
+			    txid);
+			stun_enc_xaddr(&e, STUN_ATTR_XOR_PEER_ADDRESS, &sa);
+			stun_enc_attr(&e, STUN_ATTR_ICMP, icmp, sizeof(icmp));
+			n = stun_enc_finish(&e);
+			if (n > 0) {
+				STAT_INC(&w->stats, ICMP_RELAYED);
+				client_send(w, &a->ep, out, (size_t)n);
+			}
+		}
+	}
+}
+
 static void
 relay_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -327,6 +433,11 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 			STAT_INC(&w->stats, RELAY_P2C_PKTS);
 			STAT_ADD(&w->stats, RELAY_P2C_BYTES, p->len);
 			client_send_data(w, &a->ep, start, total);
+		}
+		if (n == 0) {
+			/* woken with nothing to read: an ICMP error waits */
+			relay_errqueue(w, r);
+			break;
 		}
 		if (n < IO_BATCH)
 			break;

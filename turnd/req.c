@@ -214,7 +214,7 @@ request_input(struct worker *w, const struct client_ep *ep, int transport,
 		auth_check(w->snap->auth, &w->srv->nonce, m, &ep->addr,
 		    transport, w->now, &r.auth);
 		if (r.auth.code != 0) {
-			char cbuf[TADDR_STRLEN];
+			char cbuf[TADDR_STRLEN], ubuf[LOG_QUOTE_MAX];
 
 			if (ukey != 0 && (r.auth.reason == AUTH_R_BAD_MI ||
 			    r.auth.reason == AUTH_R_UNKNOWN_USER))
@@ -227,7 +227,8 @@ request_input(struct worker *w, const struct client_ep *ep, int transport,
 				    "method=%s reason=%s user=%s code=%u",
 				    taddr_str(&ep->addr, cbuf, sizeof(cbuf)),
 				    me->name, auth_reason(r.auth.reason),
-				    r.auth.user_len ? r.auth.user : "-",
+				    r.auth.user_len ? log_quote(r.auth.user,
+				    r.auth.user_len, ubuf, sizeof(ubuf)) : "-",
 				    r.auth.code);
 			req_error(&r, r.auth.code);
 			return;

@@ -107,6 +107,50 @@ notify(const char *state)
 	close(fd);
 }
 
+/*
+ * Refuses to start where another process (another turnd, most likely)
+ * already listens: turnd's own sockets use SO_REUSEPORT, which would
+ * silently share clients with it.  A plain bind of each listening address
+ * tells, before any worker binds.
+ */
+static int
+listen_free(const struct turnd_conf *c)
+{
+	char buf[TADDR_STRLEN];
+
+	for (size_t i = 0; i < c->n_listen; i++) {
+		const union taddr *a = &c->listen[i].addr;
+
+		for (int tcp = 0; tcp < 2; tcp++) {
+			int want = tcp ? (CONF_T_TCP | CONF_T_TLS) : CONF_T_UDP;
+			int fd, on = 1, e;
+
+			if (!(c->listen[i].transports & want))
+				continue;
+			fd = socket(a->sa.sa_family, (tcp ? SOCK_STREAM :
+			    SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+			if (fd == -1)
+				continue;
+			if (tcp)
+				(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+				    &on, sizeof(on));
+			if (a->sa.sa_family == AF_INET6)
+				(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+				    &on, sizeof(on));
+			e = bind(fd, &a->sa, taddr_len(a)) == 0 ? 0 : errno;
+			close(fd);
+			if (e == EADDRINUSE) {
+				log_warnx("event=start_failed reason=address_in_"
+				    "use transport=%s address=%s (another turnd?)",
+				    tcp ? "tcp" : "udp",
+				    taddr_str(a, buf, sizeof(buf)));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Writes the pidfile; returns 0 or -1 after logging. */
 static int
 write_pidfile(const char *path)
@@ -334,6 +378,8 @@ server_new(struct turnd_conf *conf, const char *path, const char *text,
 	if (srv->quota == NULL || srv->conns == NULL || srv->tcp == NULL ||
 	    srv->base == NULL || mbox_init(&srv->mbox, srv->base, srv) != 0)
 		goto fail;
+	if (control_start(srv) != 0 || listen_free(conf) != 0)
+		goto fail;
 	n = conf->process.workers != 0 ? conf->process.workers :
 	    server_cpus();
 	srv->workers = calloc(n, sizeof(*srv->workers));
@@ -345,9 +391,12 @@ server_new(struct turnd_conf *conf, const char *path, const char *text,
 			goto fail;
 		srv->n_workers++;
 	}
-	if (control_start(srv) != 0 || metrics_start(srv) != 0 ||
-	    write_pidfile(conf->process.pidfile) != 0 ||
-	    drop_privileges(conf) != 0)
+	if (metrics_start(srv) != 0 ||
+	    write_pidfile(conf->process.pidfile) != 0)
+		goto fail;
+	srv->pidfile_written = conf->process.pidfile != NULL &&
+	    conf->process.pidfile[0] != '\0';
+	if (drop_privileges(conf) != 0)
 		goto fail;
 	return srv;
 fail:
@@ -373,8 +422,8 @@ server_free(struct server *srv)
 		mbox_destroy(&srv->mbox);
 		event_base_free(srv->base);
 	}
-	if (srv->snap != NULL && srv->snap->conf->process.pidfile != NULL &&
-	    srv->snap->conf->process.pidfile[0] != '\0')
+	/* only our own: a refused second start leaves the first one's alone */
+	if (srv->pidfile_written)
 		(void)unlink(srv->snap->conf->process.pidfile);
 	snap_free(srv->snap);
 	tls_ctx_free(srv->tls);

@@ -74,6 +74,7 @@ struct server {
 	uint64_t started_ms; /* monotonic */
 	_Atomic int draining; /* no new allocations */
 	int ready;	      /* listening, configuration loaded */
+	int pidfile_written;
 	uint64_t drain_until_ms;
 	uint64_t reloads;
 	uint64_t reload_failures;

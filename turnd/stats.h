@@ -45,6 +45,9 @@
 	X(DROP_CLIENT_SLOW, "dropped: stream client not reading")             \
 	X(DROP_RATE_LIMITED, "not answered: too many requests from the source") \
 	X(DROP_BANDWIDTH, "dropped: allocation over its bandwidth")           \
+	X(ICMP_RECEIVED, "ICMP errors about datagrams sent to peers")          \
+	X(RELAY_SOCKET_FAILED, "relay sockets not opened: out of fds or memory") \
+	X(ICMP_RELAYED, "ICMP errors passed to clients (Data indication)")    \
 	X(AUTH_THROTTLED, "not answered: too many wrong passwords for the user") \
 	X(TCP_ACCEPTED, "TCP and TLS connections accepted")                   \
 	X(TCP_REFUSED_LIMIT, "connections refused: total or per-source cap") \

@@ -66,6 +66,7 @@ static void
 log_alloc(const char *event, const struct turn_alloc *a, uint32_t lifetime)
 {
 	char cbuf[TADDR_STRLEN], rbuf[TADDR_STRLEN], r2buf[TADDR_STRLEN];
+	char ubuf[LOG_QUOTE_MAX];
 
 	log_info("event=%s id=%08x client=%s relay=%s%s%s user=%s "
 	    "lifetime_s=%u", event, a->id,
@@ -74,7 +75,7 @@ log_alloc(const char *event, const struct turn_alloc *a, uint32_t lifetime)
 	    a->relay[1].fd != -1 ? "," : "",
 	    a->relay[1].fd != -1 ?
 	    taddr_str(&a->relay[1].addr, r2buf, sizeof(r2buf)) : "",
-	    a->user, lifetime);
+	    log_quote(a->user, a->user_len, ubuf, sizeof(ubuf)), lifetime);
 }
 
 static void
@@ -139,12 +140,14 @@ turn_allocate(struct req *r)
 		return;
 	}
 	if (auth_expired(&r->auth, (int64_t)time(NULL))) {
-		char cbuf[TADDR_STRLEN];
+		char cbuf[TADDR_STRLEN], ubuf[LOG_QUOTE_MAX];
 
 		STAT_INC(&w->stats, AUTH_FAIL_EXPIRED);
 		log_info("event=auth_failed client=%s method=allocate "
-		    "reason=expired_credential user=%s code=401",
-		    taddr_str(&r->ep->addr, cbuf, sizeof(cbuf)), r->auth.user);
+		    "reason=expired user=%s code=401",
+		    taddr_str(&r->ep->addr, cbuf, sizeof(cbuf)),
+		    log_quote(r->auth.user, r->auth.user_len, ubuf,
+		    sizeof(ubuf)));
 		r->authed = 0;
 		req_error(r, STUN_ERR_UNAUTHORIZED);
 		return;
@@ -285,7 +288,7 @@ peer_verdict(struct req *r, const struct stun_addr *sa, union taddr *peer,
     int check_port)
 {
 	int why;
-	char pbuf[TADDR_STRLEN];
+	char pbuf[TADDR_STRLEN], ubuf[LOG_QUOTE_MAX];
 
 	taddr_from_stun(peer, sa);
 	if (alloc_relay(r->a, peer->sa.sa_family) == NULL)
@@ -294,7 +297,8 @@ peer_verdict(struct req *r, const struct stun_addr *sa, union taddr *peer,
 	if (why != PEER_OK) {
 		STAT_INC(&r->w->stats, DROP_POLICY);
 		log_info("event=peer_denied id=%08x user=%s peer=%s reason=%s",
-		    r->a->id, r->a->user, taddr_str(peer, pbuf, sizeof(pbuf)),
+		    r->a->id, log_quote(r->a->user, r->a->user_len, ubuf,
+		    sizeof(ubuf)), taddr_str(peer, pbuf, sizeof(pbuf)),
 		    peer_reason(why));
 		return STUN_ERR_FORBIDDEN;
 	}

@@ -84,6 +84,7 @@ read_full(int fd, uint8_t *p, size_t len)
 static int
 request(const char *path, uint32_t type, int json, const char *payload)
 {
+	/* the daemon formats errors as JSON too when asked; see below */
 	struct sockaddr_un sun;
 	struct ctl_hdr h;
 	uint8_t hdr[CTL_HDR_LEN];
@@ -148,6 +149,12 @@ request(const char *path, uint32_t type, int json, const char *payload)
 		fwrite(body, 1, h.len, stdout);
 		free(body);
 		return 0;
+	}
+	if (json) {
+		/* a refusal in JSON is still for the machine reading stdout */
+		fwrite(body, 1, h.len, stdout);
+		free(body);
+		return 1;
 	}
 	fprintf(stderr, "turnctl: %s", body);
 	if (h.len == 0 || body[h.len - 1] != '\n')

@@ -91,6 +91,8 @@ struct worker {
 	struct event *tick;
 	uint64_t rng[2];
 	uint32_t next_alloc_id;
+	uint32_t relay_warned_s; /* last relay_socket_failed log line */
+	uint32_t accept_warned_s; /* last accept_paused log line */
 
 	struct mbox mbox; /* from the main thread and other workers */
 

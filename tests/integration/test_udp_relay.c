@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "stun_msg.h"
 #include "tclient.h"
 #include "tproc.h"
 
@@ -94,6 +95,56 @@ relay_family(struct tproc *p, const char *ip, const char *stranger_ip)
 	tc_close(&c);
 }
 
+/*
+ * RFC 8656 section 11.5: a datagram to a peer port where nothing listens
+ * draws an ICMP port unreachable; the client hears of it in a Data
+ * indication with an ICMP attribute, and the allocation lives on.
+ */
+static void
+icmp_unreachable(struct tproc *p)
+{
+	struct tc c;
+	struct tpeer gone, peer;
+	union tc_addr relayed, from;
+	uint8_t buf[2048];
+	struct stun_msg m;
+	int n, seen = 0;
+
+	CHECK(tc_open(&c, "127.0.0.1", p->port, TPROC_USER, TPROC_PASS) == 0);
+	CHECK(tpeer_open(&gone, "127.0.0.1") == 0);
+	CHECK(tpeer_open(&peer, "127.0.0.1") == 0);
+	CHECK_EQ_INT(tc_allocate(&c, &relayed), 0);
+	CHECK_EQ_INT(tc_permission(&c, &gone.addr), 0);
+	/* the peer goes away: its port is closed */
+	tpeer_close(&gone);
+	CHECK(tc_send_ind(&c, &gone.addr, "anyone?", 7) == 0);
+	for (int i = 0; i < 5 && !seen; i++) {
+		n = tc_recv_raw(&c, buf, sizeof(buf), 1000);
+		if (n <= 0)
+			break;
+		if (stun_msg_decode(&m, buf, (size_t)n) != 0 ||
+		    m.method != STUN_METHOD_DATA || !STUN_HAS(&m, ICMP))
+			continue;
+		seen = 1;
+		CHECK_EQ_INT(m.icmp_type, 3); /* destination unreachable */
+		CHECK_EQ_INT(m.icmp_code, 3); /* port unreachable */
+		CHECK_EQ_INT(m.n_peer, 1);
+		CHECK(!STUN_HAS(&m, DATA));
+		tc_addr_from_stun(&from, &m.peer[0]);
+		CHECK(tc_addr_eq(&from, &gone.addr));
+	}
+	CHECK_MSG(seen, "no Data indication with ICMP after a closed port");
+	/* the allocation still relays */
+	CHECK_EQ_INT(tc_permission(&c, &peer.addr), 0);
+	CHECK(tc_send_ind(&c, &peer.addr, "still here", 10) == 0);
+	n = tpeer_recv(&peer, buf, sizeof(buf), &from, 1000);
+	CHECK_EQ_INT(n, 10);
+	CHECK(tc_addr_eq(&from, &relayed));
+	CHECK_EQ_INT(tc_refresh(&c, 0), 0);
+	tpeer_close(&peer);
+	tc_close(&c);
+}
+
 int
 main(void)
 {
@@ -109,6 +160,7 @@ main(void)
 	 */
 	relay_family(&p, "127.0.0.1", "127.0.0.2");
 	relay_family(&p, "::1", NULL);
+	icmp_unreachable(&p);
 	CHECK_EQ_INT(tproc_finish(&p, check_state()->failed != 0), 0);
 	return CHECK_DONE();
 }
