@@ -60,6 +60,8 @@ relay_socket(struct worker *w, const union taddr *addr, int df, int tcp)
 	const struct turnd_conf *c = w->snap->conf;
 	int fam = addr->sa.sa_family, on = 1, fd;
 
+	if (w->ops != NULL && w->ops->relay_socket != NULL)
+		return w->ops->relay_socket(w, addr, tcp);
 	fd = socket(fam, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -361,13 +363,70 @@ relay_errqueue(struct worker *w, struct relay *r)
 	}
 }
 
+void
+relay_input(struct worker *w, struct relay *r, const union taddr *from,
+    uint8_t *data, size_t len)
+{
+	struct turn_alloc *a = r->a;
+	struct turn_chan *ch;
+	uint8_t *start;
+	size_t total;
+
+	if (!perm_check(a, from, w->now)) {
+		STAT_INC(&w->stats, DROP_NO_PERM);
+		return;
+	}
+	if (!alloc_bw_take(a, w->snap->conf->quotas.bandwidth_per_allocation,
+	    len, w->now_ms)) {
+		STAT_INC(&w->stats, DROP_BANDWIDTH);
+		return;
+	}
+	ch = chan_by_peer(a, from, w->now);
+	if (ch != NULL) {
+		if (len > UINT16_MAX) {
+			STAT_INC(&w->stats, DROP_TOO_BIG);
+			return;
+		}
+		start = data - CHANDATA_HDR_LEN;
+		chandata_hdr(start, ch->num, (uint16_t)len);
+		total = CHANDATA_HDR_LEN + len;
+	} else {
+		struct stun_addr peer;
+		uint8_t txid[STUN_TXID_LEN];
+		uint64_t r1 = worker_rand(w), r2 = worker_rand(w);
+		size_t hl, pad = stun_pad(len) - len;
+		int rc;
+
+		taddr_to_stun(&peer, from);
+		hl = STUN_HDR_LEN + 4 + (peer.family == STUN_AF_IPV6 ? 20 : 8) +
+		    4;
+		if (len + pad + hl - STUN_HDR_LEN > UINT16_MAX) {
+			STAT_INC(&w->stats, DROP_TOO_BIG);
+			return;
+		}
+		memcpy(txid, &r1, 8);
+		memcpy(txid + 8, &r2, 4);
+		start = data - hl;
+		rc = stun_data_ind_hdr(start, hl, txid, &peer, len);
+		if (rc < 0 || (size_t)rc != hl) {
+			STAT_INC(&w->stats, DROP_TOO_BIG);
+			return;
+		}
+		memset(data + len, 0, pad);
+		total = hl + len + pad;
+	}
+	a->p2c_pkts++;
+	a->p2c_bytes += len;
+	STAT_INC(&w->stats, RELAY_P2C_PKTS);
+	STAT_ADD(&w->stats, RELAY_P2C_BYTES, len);
+	client_send_data(w, &a->ep, start, total);
+}
+
 static void
 relay_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
-	struct turn_alloc *a = r->a;
-	struct worker *w = a->w;
-	uint64_t bw = w->snap->conf->quotas.bandwidth_per_allocation;
+	struct worker *w = r->a->w;
 	size_t n;
 
 	worker_clock(w);
@@ -375,64 +434,12 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 		n = io_recv(w, r->fd, 0);
 		for (size_t i = 0; i < n; i++) {
 			struct io_pkt *p = &w->io.rx[i];
-			struct turn_chan *ch;
-			uint8_t *start;
-			size_t total;
 
 			if (p->truncated) {
 				STAT_INC(&w->stats, DROP_TRUNCATED);
 				continue;
 			}
-			if (!perm_check(a, &p->from, w->now)) {
-				STAT_INC(&w->stats, DROP_NO_PERM);
-				continue;
-			}
-			if (!alloc_bw_take(a, bw, p->len, w->now_ms)) {
-				STAT_INC(&w->stats, DROP_BANDWIDTH);
-				continue;
-			}
-			ch = chan_by_peer(a, &p->from, w->now);
-			if (ch != NULL) {
-				if (p->len > UINT16_MAX) {
-					STAT_INC(&w->stats, DROP_TOO_BIG);
-					continue;
-				}
-				start = p->data - CHANDATA_HDR_LEN;
-				chandata_hdr(start, ch->num, (uint16_t)p->len);
-				total = CHANDATA_HDR_LEN + p->len;
-			} else {
-				struct stun_addr peer;
-				uint8_t txid[STUN_TXID_LEN];
-				uint64_t r1 = worker_rand(w), r2 =
-				    worker_rand(w);
-				size_t hl, pad = stun_pad(p->len) - p->len;
-				int rc;
-
-				taddr_to_stun(&peer, &p->from);
-				hl = STUN_HDR_LEN + 4 +
-				    (peer.family == STUN_AF_IPV6 ? 20 : 8) + 4;
-				if (p->len + pad + hl - STUN_HDR_LEN >
-				    UINT16_MAX) {
-					STAT_INC(&w->stats, DROP_TOO_BIG);
-					continue;
-				}
-				memcpy(txid, &r1, 8);
-				memcpy(txid + 8, &r2, 4);
-				start = p->data - hl;
-				rc = stun_data_ind_hdr(start, hl, txid, &peer,
-				    p->len);
-				if (rc < 0 || (size_t)rc != hl) {
-					STAT_INC(&w->stats, DROP_TOO_BIG);
-					continue;
-				}
-				memset(p->data + p->len, 0, pad);
-				total = hl + p->len + pad;
-			}
-			a->p2c_pkts++;
-			a->p2c_bytes += p->len;
-			STAT_INC(&w->stats, RELAY_P2C_PKTS);
-			STAT_ADD(&w->stats, RELAY_P2C_BYTES, p->len);
-			client_send_data(w, &a->ep, start, total);
+			relay_input(w, r, &p->from, p->data, p->len);
 		}
 		if (n == 0) {
 			/* woken with nothing to read: an ICMP error waits */

@@ -38,6 +38,13 @@ int relay_open(struct worker *w, struct turn_alloc *a, struct relay *r,
 int relay_claim(struct worker *w, struct turn_alloc *a, struct relay *r,
     const uint8_t token[PORTPOOL_TOKEN_LEN], int flags);
 /*
+ * A datagram from a peer, received on r's socket: checked against the
+ * permissions and wrapped in place as ChannelData or a Data indication for
+ * the client.  data must have IO_HEADROOM bytes before it and 3 after.
+ */
+void relay_input(struct worker *w, struct relay *r, const union taddr *from,
+    uint8_t *data, size_t len);
+/*
  * Sends application data from r to peer.  With in_slot the data lies in an
  * io slot and is queued; otherwise it is sent at once.  Returns 0 or -1.
  */

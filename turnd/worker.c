@@ -358,6 +358,14 @@ io_flush(struct worker *w)
 	struct io *io = &w->io;
 	size_t i = 0;
 
+	if (w->ops != NULL && w->ops->send != NULL) {
+		for (i = 0; i < io->n_tx; i++)
+			(void)w->ops->send(w, io->tx_fd[i], &io->tx_to[i],
+			    io->tx_iov[i].iov_base, io->tx_iov[i].iov_len);
+		io->n_tx = 0;
+		io->used = 0;
+		return;
+	}
 	while (i < io->n_tx) {
 		size_t run = 1;
 		int n;
@@ -390,6 +398,8 @@ io_send_now(struct worker *w, int fd, const union taddr *to,
 	struct msghdr mh = { 0 };
 	uint8_t cbuf[IO_CMSG_SPACE];
 
+	if (w->ops != NULL && w->ops->send != NULL)
+		return w->ops->send(w, fd, to, p, len);
 	mh.msg_name = (void *)(uintptr_t)to;
 	mh.msg_namelen = taddr_len(to);
 	mh.msg_iov = &iov;

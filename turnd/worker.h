@@ -66,8 +66,24 @@ struct io {
 	int tx_fd[IO_SLOTS];
 };
 
+/*
+ * The system calls the request and relay code makes, replaceable: the
+ * in-process fuzz target (tests/fuzz/fuzz_server.c) runs the real code
+ * against a fake network and clock through these.  NULL (the daemon):
+ * the real calls.
+ */
+struct io_ops {
+	/* Opens a relay socket bound to addr: an fd, or -1 with errno. */
+	int (*relay_socket)(struct worker *w, const union taddr *addr, int tcp);
+	/* Sends one datagram from fd to to: 0 or -1. */
+	int (*send)(struct worker *w, int fd, const union taddr *to,
+	    const uint8_t *p, size_t len);
+	void *arg;
+};
+
 struct worker {
 	int id;
+	const struct io_ops *ops; /* NULL: real system calls */
 	struct server *srv;
 	struct snap *snap; /* the configuration this worker runs on */
 	SSL_CTX *tls;	   /* this worker's reference, NULL without TLS */
