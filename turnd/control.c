@@ -121,17 +121,6 @@ transport_name(int t)
 	return t == CONF_T_TLS ? "tls" : t == CONF_T_TCP ? "tcp" : "udp";
 }
 
-static void
-lower(char *dst, const char *src, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
-		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32 :
-		    src[i]);
-	dst[i] = '\0';
-}
-
 /* Arguments of a request: "key=value" lines. */
 static int
 ctl_arg(const char *payload, const char *key, char *out, size_t len)
@@ -259,7 +248,7 @@ ctl_stats(struct ctl_conn *cc, int json)
 		    rates[2], rates[3], SERVER_RATE_WINDOW);
 		evbuffer_add_printf(b, "\"counters\":{");
 		for (size_t i = 0; i < STAT_COUNT; i++) {
-			lower(name, stats_name((enum stats_id)i), sizeof(name));
+			stats_lower(name, stats_name((enum stats_id)i), sizeof(name));
 			evbuffer_add_printf(b, "%s\"%s\":%llu", i ? "," : "",
 			    name, (unsigned long long)st.c[i]);
 		}
@@ -335,7 +324,7 @@ ctl_stats(struct ctl_conn *cc, int json)
 	}
 	evbuffer_add_printf(b, "\n\n%-32s %14s\n", "counter", "value");
 	for (size_t i = 0; i < STAT_COUNT; i++) {
-		lower(name, stats_name((enum stats_id)i), sizeof(name));
+		stats_lower(name, stats_name((enum stats_id)i), sizeof(name));
 		evbuffer_add_printf(b, "%-32s %14llu\n", name,
 		    (unsigned long long)st.c[i]);
 	}

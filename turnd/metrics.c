@@ -32,16 +32,29 @@ struct metrics {
 	struct evhttp *http;
 };
 
-static void
-lower(char *dst, const char *src, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
-		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32 :
-		    src[i]);
-	dst[i] = '\0';
-}
+/* The traffic totals an operator of coturn looks for, under its names. */
+static const struct {
+	const char *name;
+	enum stats_id id;
+	const char *help;
+} coturn_names[] = {
+	{ "turn_total_traffic_rcvp", STAT_RX_CLIENT_PKTS,
+	    "packets received from clients (coturn's name)" },
+	{ "turn_total_traffic_rcvb", STAT_RX_CLIENT_BYTES,
+	    "bytes received from clients (coturn's name)" },
+	{ "turn_total_traffic_sentp", STAT_TX_CLIENT_PKTS,
+	    "packets sent to clients (coturn's name)" },
+	{ "turn_total_traffic_sentb", STAT_TX_CLIENT_BYTES,
+	    "bytes sent to clients (coturn's name)" },
+	{ "turn_total_traffic_peer_rcvp", STAT_RELAY_P2C_PKTS,
+	    "packets received from peers (coturn's name)" },
+	{ "turn_total_traffic_peer_rcvb", STAT_RELAY_P2C_BYTES,
+	    "bytes received from peers (coturn's name)" },
+	{ "turn_total_traffic_peer_sentp", STAT_RELAY_C2P_PKTS,
+	    "packets sent to peers (coturn's name)" },
+	{ "turn_total_traffic_peer_sentb", STAT_RELAY_C2P_BYTES,
+	    "bytes sent to peers (coturn's name)" },
+};
 
 static void
 head(FILE *f, const char *name, const char *type, const char *help)
@@ -96,7 +109,7 @@ metrics_write(struct server *srv, FILE *f)
 	for (size_t i = STATG_PERMISSIONS; i < STATG_COUNT; i++) {
 		char full[96];
 
-		lower(name, stats_gauge_name((enum stats_gauge_id)i),
+		stats_lower(name, stats_gauge_name((enum stats_gauge_id)i),
 		    sizeof(name));
 		snprintf(full, sizeof(full), "turnd_%s", name);
 		head(f, full, "gauge", stats_gauge_help((enum stats_gauge_id)i));
@@ -145,7 +158,7 @@ metrics_write(struct server *srv, FILE *f)
 
 		if (strncmp(n, "AUTH_FAIL_", 10) != 0)
 			continue;
-		lower(name, n + 10, sizeof(name));
+		stats_lower(name, n + 10, sizeof(name));
 		fprintf(f, "turnd_auth_failures_total{reason=\"%s\"} %llu\n",
 		    name, (unsigned long long)st.c[i]);
 	}
@@ -156,7 +169,7 @@ metrics_write(struct server *srv, FILE *f)
 
 		if (strncmp(n, "DROP_", 5) != 0)
 			continue;
-		lower(name, n + 5, sizeof(name));
+		stats_lower(name, n + 5, sizeof(name));
 		fprintf(f, "turnd_dropped_total{reason=\"%s\"} %llu\n", name,
 		    (unsigned long long)st.c[i]);
 	}
@@ -169,7 +182,7 @@ metrics_write(struct server *srv, FILE *f)
 		    strncmp(n, "AUTH_FAIL_", 10) == 0 ||
 		    strncmp(n, "RELAY_", 6) == 0)
 			continue;
-		lower(name, n, sizeof(name));
+		stats_lower(name, n, sizeof(name));
 		snprintf(full, sizeof(full), "turnd_%s_total", name);
 		head(f, full, "counter", stats_help((enum stats_id)i));
 		fprintf(f, "%s %llu\n", full, (unsigned long long)st.c[i]);
@@ -179,38 +192,12 @@ metrics_write(struct server *srv, FILE *f)
 	head(f, "turn_total_allocations", "gauge",
 	    "allocations now (coturn's name)");
 	fprintf(f, "turn_total_allocations %lld\n", allocs);
-	head(f, "turn_total_traffic_rcvp", "counter",
-	    "packets received from clients (coturn's name)");
-	fprintf(f, "turn_total_traffic_rcvp %llu\n",
-	    (unsigned long long)st.c[STAT_RX_CLIENT_PKTS]);
-	head(f, "turn_total_traffic_rcvb", "counter",
-	    "bytes received from clients (coturn's name)");
-	fprintf(f, "turn_total_traffic_rcvb %llu\n",
-	    (unsigned long long)st.c[STAT_RX_CLIENT_BYTES]);
-	head(f, "turn_total_traffic_sentp", "counter",
-	    "packets sent to clients (coturn's name)");
-	fprintf(f, "turn_total_traffic_sentp %llu\n",
-	    (unsigned long long)st.c[STAT_TX_CLIENT_PKTS]);
-	head(f, "turn_total_traffic_sentb", "counter",
-	    "bytes sent to clients (coturn's name)");
-	fprintf(f, "turn_total_traffic_sentb %llu\n",
-	    (unsigned long long)st.c[STAT_TX_CLIENT_BYTES]);
-	head(f, "turn_total_traffic_peer_rcvp", "counter",
-	    "packets received from peers (coturn's name)");
-	fprintf(f, "turn_total_traffic_peer_rcvp %llu\n",
-	    (unsigned long long)st.c[STAT_RELAY_P2C_PKTS]);
-	head(f, "turn_total_traffic_peer_rcvb", "counter",
-	    "bytes received from peers (coturn's name)");
-	fprintf(f, "turn_total_traffic_peer_rcvb %llu\n",
-	    (unsigned long long)st.c[STAT_RELAY_P2C_BYTES]);
-	head(f, "turn_total_traffic_peer_sentp", "counter",
-	    "packets sent to peers (coturn's name)");
-	fprintf(f, "turn_total_traffic_peer_sentp %llu\n",
-	    (unsigned long long)st.c[STAT_RELAY_C2P_PKTS]);
-	head(f, "turn_total_traffic_peer_sentb", "counter",
-	    "bytes sent to peers (coturn's name)");
-	fprintf(f, "turn_total_traffic_peer_sentb %llu\n",
-	    (unsigned long long)st.c[STAT_RELAY_C2P_BYTES]);
+	for (size_t i = 0; i < sizeof(coturn_names) / sizeof(coturn_names[0]);
+	    i++) {
+		head(f, coturn_names[i].name, "counter", coturn_names[i].help);
+		fprintf(f, "%s %llu\n", coturn_names[i].name,
+		    (unsigned long long)st.c[coturn_names[i].id]);
+	}
 }
 
 static void

@@ -103,3 +103,14 @@ stats_sum(struct stats *out, struct stats *const *each, size_t n)
 	for (size_t i = 0; i < STATG_COUNT; i++)
 		atomic_store_explicit(&out->g[i], g[i], memory_order_relaxed);
 }
+
+void
+stats_lower(char *dst, const char *src, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
+		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32 :
+		    src[i]);
+	dst[i] = '\0';
+}

@@ -135,6 +135,8 @@ const char *stats_name(enum stats_id id);
 const char *stats_help(enum stats_id id);
 const char *stats_gauge_name(enum stats_gauge_id id);
 const char *stats_gauge_help(enum stats_gauge_id id);
+/* A counter's name as metrics and JSON spell it: lower case. */
+void stats_lower(char *dst, const char *src, size_t len);
 /* Sums of every worker's counters, read with relaxed loads. */
 void stats_sum(struct stats *out, struct stats *const *each, size_t n);
 uint16_t stats_err_code(enum stats_err_id id);
