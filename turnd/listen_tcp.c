@@ -403,6 +403,9 @@ tconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	else if (what & BEV_EVENT_ERROR)
 		tconn_close(c, c->transport == CONF_T_TLS ? "tls_error" :
 		    "error");
+	else if (what & BEV_EVENT_TIMEOUT)
+		/* a data connection flushing to a client that stopped reading */
+		tconn_close(c, "flush_timeout");
 }
 
 /*

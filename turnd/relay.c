@@ -54,6 +54,32 @@ relay_bind_addr(struct worker *w, const struct turn_alloc *a, int family,
 	return -1;
 }
 
+/*
+ * True when another socket holds addr for TCP.  The relay socket itself
+ * needs SO_REUSEPORT (RFC 6062: connections to peers leave from its
+ * port), and with it a bind succeeds beside any socket of the same user
+ * that set it too, another turnd for one, which then gets part of the
+ * peers' connections.  A socket without it cannot share: it finds out.
+ */
+static int
+relay_port_held(const union taddr *addr)
+{
+	int on = 1, held, fd;
+
+	fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return 0;
+	if (addr->sa.sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on));
+	/* TIME_WAIT from earlier connections on the port does not count */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	held = bind(fd, &addr->sa, taddr_len(addr)) == -1 &&
+	    errno == EADDRINUSE;
+	close(fd);
+	return held;
+}
+
 static int
 relay_socket(struct worker *w, const union taddr *addr, int df, int tcp)
 {
@@ -62,6 +88,10 @@ relay_socket(struct worker *w, const union taddr *addr, int df, int tcp)
 
 	if (w->ops != NULL && w->ops->relay_socket != NULL)
 		return w->ops->relay_socket(w, addr, tcp);
+	if (tcp && relay_port_held(addr)) {
+		errno = EADDRINUSE;
+		return -1;
+	}
 	fd = socket(fam, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)

@@ -76,14 +76,21 @@ struct tcp_connect {
 	size_t keylen;
 };
 
-/* A bound pair: client data connection and peer data connection. */
+/*
+ * A bound pair: client data connection and peer data connection.  When
+ * one side ends, what it sent before still goes to the other, which is
+ * closed once that is written (RFC 6062 section 5.5) or when writing
+ * stalls for tcp.idle_timeout_ms.
+ */
 struct splice {
 	TAILQ_ENTRY(splice) entry;
 	struct worker *w;
 	uint32_t id;
-	struct tconn *client;
+	struct tconn *client; /* NULL: the client went, flushing to the peer */
 	struct bufferevent *peer;
 	int closing;
+	int peer_eof; /* the peer ended: flushing to the client */
+	int killed;   /* the allocation went: close at once */
 };
 
 static void connect_done_cb(evutil_socket_t, short, void *);
@@ -543,39 +550,80 @@ splice_peer_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct splice *sp = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer *out = bufferevent_get_output(sp->client->bev);
+	struct evbuffer *out;
 	size_t n = evbuffer_get_length(in);
 
+	if (sp->client == NULL) {
+		evbuffer_drain(in, n);
+		return;
+	}
+	out = bufferevent_get_output(sp->client->bev);
 	STAT_ADD(&sp->w->stats, RELAY_P2C_BYTES, n);
 	evbuffer_add_buffer(out, in);
 	if (evbuffer_get_length(out) >= sp->w->snap->conf->tcp.buffer_max)
 		bufferevent_disable(bev, EV_READ);
 }
 
-/* The peer drained below the low mark: read the client again. */
+/*
+ * The peer drained below the low mark: read the client again; or, the
+ * client gone, all is written: close.
+ */
 static void
 splice_peer_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct splice *sp = arg;
 
-	bufferevent_enable(sp->client->bev, EV_READ);
+	if (sp->client == NULL)
+		splice_free(sp);
+	else if (!sp->peer_eof)
+		bufferevent_enable(sp->client->bev, EV_READ);
 }
 
 /* Called by the client side when its output drained (listen_tcp.c). */
 void
 tcprelay_client_drained(struct tconn *c)
 {
-	if (c->splice != NULL)
-		bufferevent_enable(c->splice->peer, EV_READ);
+	struct splice *sp = c->splice;
+
+	if (sp == NULL)
+		return;
+	if (!sp->peer_eof)
+		bufferevent_enable(sp->peer, EV_READ);
+	else if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		tconn_close(c, "peer_closed");
 }
 
 static void
 splice_peer_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct splice *sp = arg;
+	struct tconn *c = sp->client;
+	struct timeval tv;
+	uint32_t ms;
 
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		tconn_close(sp->client, "peer_closed");
+	if (c == NULL) {
+		/* flushing to the peer: it went, or stalled */
+		splice_free(sp);
+		return;
+	}
+	if (!(what & BEV_EVENT_EOF) || sp->killed) {
+		tconn_close(c, "peer_closed");
+		return;
+	}
+	/* RFC 6062 section 5.5: the peer's bytes first, then the close */
+	splice_peer_read_cb(bev, sp);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		tconn_close(c, "peer_closed");
+		return;
+	}
+	sp->peer_eof = 1;
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	ms = sp->w->snap->conf->tcp.idle_timeout_ms;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
 }
 
 static void
@@ -595,11 +643,30 @@ splice_free(struct splice *sp)
 void
 tcprelay_client_gone(struct tconn *c)
 {
-	if (c->splice != NULL) {
-		c->splice->client = NULL;
-		splice_free(c->splice);
-		c->splice = NULL;
+	struct splice *sp = c->splice;
+	struct evbuffer *out;
+	struct timeval tv;
+	uint32_t ms;
+
+	if (sp == NULL)
+		return;
+	c->splice = NULL;
+	sp->client = NULL;
+	out = bufferevent_get_output(sp->peer);
+	/* RFC 6062 section 5.5: the client's bytes first, then the close */
+	if (!sp->killed && c->bev != NULL)
+		evbuffer_add_buffer(out, bufferevent_get_input(c->bev));
+	if (sp->killed || evbuffer_get_length(out) == 0) {
+		splice_free(sp);
+		return;
 	}
+	bufferevent_disable(sp->peer, EV_READ);
+	bufferevent_setwatermark(sp->peer, EV_WRITE, 0, 0);
+	ms = sp->w->snap->conf->tcp.idle_timeout_ms;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	bufferevent_set_timeouts(sp->peer, NULL, &tv);
+	bufferevent_enable(sp->peer, EV_WRITE);
 }
 
 void
@@ -609,9 +676,26 @@ tcprelay_kill(struct worker *w, uint32_t id)
 
 	TAILQ_FOREACH(sp, &w->splices, entry)
 		if (sp->id == id) {
-			tconn_close(sp->client, "allocation_gone");
+			sp->killed = 1;
+			if (sp->client != NULL)
+				tconn_close(sp->client, "allocation_gone");
+			else
+				splice_free(sp);
 			return;
 		}
+}
+
+void
+tcprelay_stop(struct worker *w)
+{
+	struct splice *sp;
+
+	while ((sp = TAILQ_FIRST(&w->splices)) != NULL) {
+		sp->killed = 1;
+		if (sp->client != NULL)
+			sp->client->splice = NULL;
+		splice_free(sp);
+	}
 }
 
 static void

@@ -55,5 +55,7 @@ void tcprelay_client_input(struct tconn *c);
 void tcprelay_client_gone(struct tconn *c);
 /* Worker message: close the splice with this id (its allocation died). */
 void tcprelay_kill(struct worker *w, uint32_t id);
+/* Worker teardown, after its connections: frees the splices still flushing. */
+void tcprelay_stop(struct worker *w);
 
 #endif

@@ -138,6 +138,7 @@ worker_free(struct worker *w)
 	if (w == NULL)
 		return;
 	tconn_free_all(w);
+	tcprelay_stop(w);
 	/* deferred bufferevent callbacks hold references: let them drop */
 	if (w->base != NULL)
 		event_base_loop(w->base, EVLOOP_NONBLOCK);

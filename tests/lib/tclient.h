@@ -100,6 +100,13 @@ struct tc_stream {
 	const char *verify_name;
 	int tls_version; /* TLS: this version only (TLS1_1_VERSION...); 0 any */
 	int timeout_ms;  /* connect and handshake; 0: 2000 */
+	/*
+	 * A slow reader: SO_RCVBUF (a small window) and TCP_MAXSEG (small
+	 * segments, so that the sender's kernel holds little either) set
+	 * before connecting; 0 leaves each alone.
+	 */
+	int rcvbuf;
+	int maxseg;
 };
 
 struct tc {
@@ -228,6 +235,15 @@ int tc_send_raw(struct tc *c, const void *p, size_t len);
  * on a closed stream, or bytes that frame nothing (bad_frame).
  */
 int tc_recv_raw(struct tc *c, void *buf, size_t cap, int timeout_ms);
+
+/*
+ * Streams: the bytes that follow the frames read so far, as they come (an
+ * RFC 6062 data connection after ConnectionBind is no longer framed):
+ * what is buffered first, else what arrives within timeout_ms; at most
+ * cap bytes.  Returns the count, 0 when the stream ended (EOF, reset,
+ * close_notify), -1 on timeout.
+ */
+int tc_stream_read(struct tc *c, void *buf, size_t cap, int timeout_ms);
 
 /* A UDP peer on loopback. */
 struct tpeer {

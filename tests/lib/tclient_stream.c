@@ -71,6 +71,13 @@ tc_open_stream(struct tc *c, const struct tc_stream *s, const char *server_ip,
 		return -1;
 	/* small writes go out as they are: framing tests depend on it */
 	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if ((s->rcvbuf > 0 &&
+	        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &s->rcvbuf,
+	            sizeof(s->rcvbuf)) != 0) ||
+	    (s->maxseg > 0 &&
+	        setsockopt(c->fd, IPPROTO_TCP, TCP_MAXSEG, &s->maxseg,
+	            sizeof(s->maxseg)) != 0))
+		return -1;
 	if (s->local_ip != NULL &&
 	    (tc_addr_parse(&from, s->local_ip, 0) != 0 ||
 	        bind(c->fd, &from.sa, tc_addr_len(&from)) != 0))
@@ -403,4 +410,27 @@ tc_stream_recv(struct tc *c, void *buf, size_t cap, int timeout_ms)
 		if (stream_read(c, deadline) <= 0)
 			return -1;
 	}
+}
+
+int
+tc_stream_read(struct tc *c, void *buf, size_t cap, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t n;
+
+	if (c->transport == TC_UDP || c->sbuf == NULL)
+		return -1;
+	if (c->slen == 0) {
+		int r = stream_read(c, deadline);
+
+		if (r < 0)
+			return 0;
+		if (r == 0)
+			return -1;
+	}
+	n = c->slen < cap ? c->slen : cap;
+	memcpy(buf, c->sbuf, n);
+	memmove(c->sbuf, c->sbuf + n, c->slen - n);
+	c->slen -= n;
+	return (int)n;
 }
