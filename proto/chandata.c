@@ -46,11 +46,11 @@ chandata_decode(struct chandata *cd, const uint8_t *buf, size_t len, int flags)
 void
 chandata_hdr(uint8_t hdr[CHANDATA_HDR_LEN], uint16_t chan, uint16_t len)
 {
-	struct wr w;
-
-	wr_init(&w, hdr, CHANDATA_HDR_LEN);
-	wr_u16(&w, chan);
-	wr_u16(&w, len);
+	/* on the relay path for every datagram: four stores, no reader */
+	hdr[0] = (uint8_t)(chan >> 8);
+	hdr[1] = (uint8_t)chan;
+	hdr[2] = (uint8_t)(len >> 8);
+	hdr[3] = (uint8_t)len;
 }
 
 int

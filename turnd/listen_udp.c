@@ -100,7 +100,7 @@ listener_udp_cb(evutil_socket_t fd, short what, void *arg)
 	memset(&ep, 0, sizeof(ep));
 	ep.l = l;
 	for (int round = 0; round < LISTEN_ROUNDS; round++) {
-		n = io_recv(w, l->fd, l->wildcard);
+		n = io_recv(w, l->fd, l->wildcard, IO_BATCH);
 		for (size_t i = 0; i < n; i++) {
 			struct io_pkt *p = &w->io.rx[i];
 

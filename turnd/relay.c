@@ -30,6 +30,12 @@
 
 #define RELAY_BIND_TRIES 32
 #define RELAY_ROUNDS 4
+/*
+ * Datagrams asked for per recvmmsg on a relay socket.  One allocation's
+ * peers rarely queue more than a few between two wake-ups; preparing 32
+ * headers for each one that arrives cost more than the packet itself.
+ */
+#define RELAY_BATCH 8
 
 static void relay_cb(evutil_socket_t, short, void *);
 
@@ -461,7 +467,7 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 
 	worker_clock(w);
 	for (int round = 0; round < RELAY_ROUNDS; round++) {
-		n = io_recv(w, r->fd, 0);
+		n = io_recv(w, r->fd, 0, RELAY_BATCH);
 		for (size_t i = 0; i < n; i++) {
 			struct io_pkt *p = &w->io.rx[i];
 
@@ -476,7 +482,7 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 			relay_errqueue(w, r);
 			break;
 		}
-		if (n < IO_BATCH)
+		if (n < RELAY_BATCH)
 			break;
 	}
 }

@@ -27,6 +27,7 @@
 
 static void *worker_main(void *);
 static void worker_tick_cb(evutil_socket_t, short, void *);
+static void io_init(struct io *);
 
 void
 worker_clock(struct worker *w)
@@ -75,6 +76,7 @@ worker_new(struct server *srv, int id)
 		goto fail;
 	w->next_alloc_id = (uint32_t)worker_rand(w) & 0xffff;
 	worker_clock(w);
+	io_init(&w->io);
 	w->io.mem = mmap(NULL, (size_t)IO_SLOTS * IO_SLOT_SIZE,
 	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
 	    MAP_NORESERVE, -1, 0);
@@ -255,30 +257,41 @@ pktinfo_parse(struct msghdr *mh, union taddr *local)
 	}
 }
 
+/* The parts of the receive headers that never change. */
+static void
+io_init(struct io *io)
+{
+	for (size_t i = 0; i < IO_BATCH; i++) {
+		struct msghdr *mh = &io->rx_msg[i].msg_hdr;
+
+		memset(mh, 0, sizeof(*mh));
+		mh->msg_name = &io->rx[i].from;
+		mh->msg_iov = &io->rx_iov[i];
+		mh->msg_iovlen = 1;
+		io->rx_iov[i].iov_len = IO_DATA_MAX;
+	}
+}
+
 size_t
-io_recv(struct worker *w, int fd, int pktinfo)
+io_recv(struct worker *w, int fd, int pktinfo, size_t batch)
 {
 	struct io *io = &w->io;
 	int n;
 
-	if (io->used + IO_BATCH > IO_SLOTS)
+	if (batch > IO_BATCH)
+		batch = IO_BATCH;
+	if (io->used + batch > IO_SLOTS)
 		io_flush(w);
-	for (size_t i = 0; i < IO_BATCH; i++) {
+	/* only what recvmmsg overwrites is set again: it costs per call */
+	for (size_t i = 0; i < batch; i++) {
 		struct msghdr *mh = &io->rx_msg[i].msg_hdr;
 
 		io->rx_iov[i].iov_base = slot(io, io->used + i) + IO_HEADROOM;
-		io->rx_iov[i].iov_len = IO_DATA_MAX;
-		memset(mh, 0, sizeof(*mh));
-		mh->msg_name = &io->rx[i].from;
 		mh->msg_namelen = sizeof(io->rx[i].from);
-		mh->msg_iov = &io->rx_iov[i];
-		mh->msg_iovlen = 1;
-		if (pktinfo) {
-			mh->msg_control = io->rx_cmsg[i];
-			mh->msg_controllen = IO_CMSG_SPACE;
-		}
+		mh->msg_control = pktinfo ? io->rx_cmsg[i] : NULL;
+		mh->msg_controllen = pktinfo ? IO_CMSG_SPACE : 0;
 	}
-	n = recvmmsg(fd, io->rx_msg, IO_BATCH, MSG_DONTWAIT, NULL);
+	n = recvmmsg(fd, io->rx_msg, (unsigned int)batch, MSG_DONTWAIT, NULL);
 	if (n <= 0) {
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR && errno != ECONNREFUSED)

@@ -133,12 +133,14 @@ void worker_clock(struct worker *w);
 uint64_t worker_rand(struct worker *w);
 
 /*
- * Receives up to IO_BATCH datagrams from fd into free slots; with
- * pktinfo, each packet's local address too.  Returns how many (0 when
- * none or on error); they are w->io.rx[0..n), and their slots stay held
- * until the next io_flush, so they can be queued in place.
+ * Receives up to batch (at most IO_BATCH) datagrams from fd into free
+ * slots; with pktinfo, each packet's local address too.  Returns how many
+ * (0 when none or on error); they are w->io.rx[0..n), and their slots
+ * stay held until the next io_flush, so they can be queued in place.
+ * Each call prepares batch headers: a socket that brings one datagram a
+ * wake-up (a relay) asks for few.
  */
-size_t io_recv(struct worker *w, int fd, int pktinfo);
+size_t io_recv(struct worker *w, int fd, int pktinfo, size_t batch);
 /*
  * Queues p[0..len), which must lie inside a slot filled by io_recv since
  * the last flush, to go out on fd to `to`, from local when local is not
