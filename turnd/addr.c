@@ -20,22 +20,6 @@ taddr_len(const union taddr *a)
 	return 0;
 }
 
-int
-taddr_family(const union taddr *a)
-{
-	return a->sa.sa_family;
-}
-
-uint16_t
-taddr_port(const union taddr *a)
-{
-	if (a->sa.sa_family == AF_INET6)
-		return ntohs(a->in6.sin6_port);
-	if (a->sa.sa_family == AF_INET)
-		return ntohs(a->in.sin_port);
-	return 0;
-}
-
 void
 taddr_set_port(union taddr *a, uint16_t port)
 {
@@ -53,24 +37,6 @@ taddr_is_any(const union taddr *a)
 	if (a->sa.sa_family == AF_INET)
 		return a->in.sin_addr.s_addr == htonl(INADDR_ANY);
 	return 1;
-}
-
-int
-taddr_eq_ip(const union taddr *a, const union taddr *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return 0;
-	if (a->sa.sa_family == AF_INET6)
-		return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return 0;
-}
-
-int
-taddr_eq(const union taddr *a, const union taddr *b)
-{
-	return taddr_eq_ip(a, b) && taddr_port(a) == taddr_port(b);
 }
 
 /* Murmur3's finaliser over 32-bit words: cheap and well mixed. */

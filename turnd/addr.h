@@ -7,7 +7,9 @@
 #ifndef TURND_ADDR_H
 #define TURND_ADDR_H
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -30,15 +32,46 @@ struct cidr {
 };
 
 socklen_t taddr_len(const union taddr *a);
-int taddr_family(const union taddr *a);
-uint16_t taddr_port(const union taddr *a);
 void taddr_set_port(union taddr *a, uint16_t port);
 /* True when the address (not the port) is the wildcard. */
 int taddr_is_any(const union taddr *a);
-/* Address and port equal. */
-int taddr_eq(const union taddr *a, const union taddr *b);
+
+/* Inline: the relay path compares addresses for every datagram. */
+static inline int
+taddr_family(const union taddr *a)
+{
+	return a->sa.sa_family;
+}
+
+static inline uint16_t
+taddr_port(const union taddr *a)
+{
+	if (a->sa.sa_family == AF_INET6)
+		return ntohs(a->in6.sin6_port);
+	if (a->sa.sa_family == AF_INET)
+		return ntohs(a->in.sin_port);
+	return 0;
+}
+
 /* Address equal, port ignored. */
-int taddr_eq_ip(const union taddr *a, const union taddr *b);
+static inline int
+taddr_eq_ip(const union taddr *a, const union taddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return 0;
+	if (a->sa.sa_family == AF_INET6)
+		return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return 0;
+}
+
+/* Address and port equal. */
+static inline int
+taddr_eq(const union taddr *a, const union taddr *b)
+{
+	return taddr_eq_ip(a, b) && taddr_port(a) == taddr_port(b);
+}
 /* Hash of address and port, for tables; seed from the table. */
 uint32_t taddr_hash(const union taddr *a, uint32_t seed);
 /* Hash of the address alone. */

@@ -99,8 +99,10 @@ listener_udp_cb(evutil_socket_t fd, short what, void *arg)
 	worker_clock(w);
 	memset(&ep, 0, sizeof(ep));
 	ep.l = l;
-	for (int round = 0; round < LISTEN_ROUNDS; round++) {
-		n = io_recv(w, l->fd, l->wildcard, IO_BATCH);
+	/* a few first; the full batch only when the socket has more */
+	for (size_t round = 0, batch = 8; round < LISTEN_ROUNDS;
+	    round++, batch = IO_BATCH) {
+		n = io_recv(w, l->fd, l->wildcard, batch);
 		for (size_t i = 0; i < n; i++) {
 			struct io_pkt *p = &w->io.rx[i];
 
@@ -120,7 +122,7 @@ listener_udp_cb(evutil_socket_t fd, short what, void *arg)
 			req_input(w, &ep, CONF_T_UDP, p->data, p->len,
 			    REQ_F_INSLOT);
 		}
-		if (n < IO_BATCH)
+		if (n < batch)
 			break;
 	}
 }

@@ -27,6 +27,7 @@ struct portpool {
 	uint16_t min;
 	uint16_t max;
 	size_t used;
+	size_t n_res; /* live reservations */
 	uint8_t *bits; /* bit i: port min + i taken */
 	struct reservation res[PORTPOOL_MAX_RESERVATIONS];
 };
@@ -147,6 +148,7 @@ portpool_reserve(struct portpool *p, uint16_t port, int fd,
 		res->port = port;
 		res->fd = fd;
 		res->expires = expires;
+		p->n_res++;
 		r = 0;
 		break;
 	}
@@ -172,6 +174,7 @@ portpool_claim(struct portpool *p, const uint8_t token[PORTPOOL_TOKEN_LEN],
 		*port = res->port;
 		*fd = res->fd;
 		res->fd = -1;
+		p->n_res--;
 		r = 0;
 		break;
 	}
@@ -183,7 +186,7 @@ void
 portpool_expire(struct portpool *p, uint32_t now)
 {
 	pthread_mutex_lock(&p->mu);
-	for (size_t i = 0; i < PORTPOOL_MAX_RESERVATIONS; i++) {
+	for (size_t i = 0; i < PORTPOOL_MAX_RESERVATIONS && p->n_res > 0; i++) {
 		struct reservation *res = &p->res[i];
 		uint32_t bit;
 
@@ -191,6 +194,7 @@ portpool_expire(struct portpool *p, uint32_t now)
 			continue;
 		close(res->fd);
 		res->fd = -1;
+		p->n_res--;
 		bit = (uint32_t)(res->port - p->min);
 		if (bit_get(p, bit)) {
 			bit_set(p, bit, 0);

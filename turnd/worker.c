@@ -261,6 +261,14 @@ pktinfo_parse(struct msghdr *mh, union taddr *local)
 static void
 io_init(struct io *io)
 {
+	for (size_t i = 0; i < IO_SLOTS; i++) {
+		struct msghdr *mh = &io->tx_msg[i].msg_hdr;
+
+		memset(mh, 0, sizeof(*mh));
+		mh->msg_name = &io->tx_to[i];
+		mh->msg_iov = &io->tx_iov[i];
+		mh->msg_iovlen = 1;
+	}
 	for (size_t i = 0; i < IO_BATCH; i++) {
 		struct msghdr *mh = &io->rx_msg[i].msg_hdr;
 
@@ -356,14 +364,15 @@ io_queue(struct worker *w, int fd, const union taddr *to,
 	io->tx_iov[i].iov_base = p;
 	io->tx_iov[i].iov_len = len;
 	io->tx_fd[i] = fd;
+	/* name and iov pointers are set once in io_init */
 	mh = &io->tx_msg[i].msg_hdr;
-	memset(mh, 0, sizeof(*mh));
-	mh->msg_name = &io->tx_to[i];
 	mh->msg_namelen = taddr_len(to);
-	mh->msg_iov = &io->tx_iov[i];
-	mh->msg_iovlen = 1;
 	if (local != NULL)
 		pktinfo_set(mh, io->tx_cmsg[i], local);
+	else {
+		mh->msg_control = NULL;
+		mh->msg_controllen = 0;
+	}
 }
 
 void
