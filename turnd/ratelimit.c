@@ -1,51 +1,120 @@
 /*
- * Token buckets in a direct-mapped table.  See ratelimit.h.
+ * Shared token buckets.  See ratelimit.h.
  */
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "ratelimit.h"
 
-static struct rl_slot *
-refill(struct ratelimit *rl, uint32_t key, uint32_t rate, uint32_t burst,
-    uint64_t now_ms)
+struct ratelimit *
+ratelimit_new(void)
 {
-	struct rl_slot *s = &rl->s[key % RATELIMIT_SLOTS];
-	uint64_t t;
+	struct ratelimit *rl = calloc(1, sizeof(*rl));
 
+	if (rl == NULL)
+		return NULL;
+	if (RAND_bytes((unsigned char *)rl->seed, sizeof(rl->seed)) != 1) {
+		free(rl);
+		return NULL;
+	}
+	for (size_t i = 0; i < RATELIMIT_STRIPES; i++)
+		pthread_mutex_init(&rl->mu[i], NULL);
+	return rl;
+}
+
+void
+ratelimit_free(struct ratelimit *rl)
+{
+	if (rl == NULL)
+		return;
+	for (size_t i = 0; i < RATELIMIT_STRIPES; i++)
+		pthread_mutex_destroy(&rl->mu[i]);
+	free(rl);
+}
+
+/*
+ * A keyed hash of the key: bytes folded into 64-bit words and mixed with
+ * the secret seed (xorshift-multiply rounds, as splitmix64 does), so that
+ * an outsider cannot predict which keys share a bucket.
+ */
+size_t
+ratelimit_slot(const struct ratelimit *rl, const void *key, size_t len)
+{
+	const uint8_t *p = key;
+	uint64_t h = rl->seed[0] ^ (uint64_t)len;
+
+	while (len > 0) {
+		uint64_t w = 0;
+		size_t n = len < 8 ? len : 8;
+
+		memcpy(&w, p, n);
+		p += n;
+		len -= n;
+		h ^= w + rl->seed[1];
+		h ^= h >> 30;
+		h *= 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 27;
+		h *= 0x94d049bb133111ebULL;
+		h ^= h >> 31;
+	}
+	return (size_t)(h % RATELIMIT_SLOTS);
+}
+
+static int
+rl_op(struct ratelimit *rl, const void *key, size_t len, uint32_t rate,
+    uint32_t burst, uint64_t now_ms, int take)
+{
+	size_t i = ratelimit_slot(rl, key, len);
+	struct rl_slot *s = &rl->s[i];
+	pthread_mutex_t *mu = &rl->mu[i % RATELIMIT_STRIPES];
+	uint64_t t;
+	int ok;
+
+	if (rate == 0)
+		return 1;
 	if (burst == 0)
 		burst = rate;
-	if (s->key != key || s->last_ms == 0) {
-		s->key = key;
-		s->tokens_milli = burst * 1000u;
-		s->last_ms = now_ms;
-		return s;
-	}
-	t = s->tokens_milli + (now_ms - s->last_ms) * rate;
+	if (now_ms == 0)
+		now_ms = 1;
+	pthread_mutex_lock(mu);
+	/*
+	 * Each worker reads its own cached clock, so a caller may be a few
+	 * milliseconds behind the last one: no refill then, and the bucket's
+	 * time never moves backwards.
+	 */
+	if (s->last_ms == 0)
+		t = (uint64_t)burst * 1000u;
+	else if (now_ms > s->last_ms)
+		t = s->tokens_milli + (now_ms - s->last_ms) * rate;
+	else
+		t = s->tokens_milli;
+	if (t > (uint64_t)burst * 1000u)
+		t = (uint64_t)burst * 1000u;
+	ok = t >= 1000;
+	if (take > 0 && ok)
+		t -= 1000;
+	else if (take < 0)
+		t += 1000;
 	if (t > (uint64_t)burst * 1000u)
 		t = (uint64_t)burst * 1000u;
 	s->tokens_milli = (uint32_t)t;
-	s->last_ms = now_ms;
-	return s;
+	if (now_ms > s->last_ms)
+		s->last_ms = now_ms;
+	pthread_mutex_unlock(mu);
+	return ok;
 }
 
 int
-ratelimit_take(struct ratelimit *rl, uint32_t key, uint32_t rate,
-    uint32_t burst, uint64_t now_ms)
+ratelimit_take(struct ratelimit *rl, const void *key, size_t len,
+    uint32_t rate, uint32_t burst, uint64_t now_ms)
 {
-	struct rl_slot *s;
-
-	if (rate == 0)
-		return 1;
-	s = refill(rl, key, rate, burst, now_ms);
-	if (s->tokens_milli < 1000)
-		return 0;
-	s->tokens_milli -= 1000;
-	return 1;
+	return rl_op(rl, key, len, rate, burst, now_ms, 1);
 }
 
-int
-ratelimit_peek(struct ratelimit *rl, uint32_t key, uint32_t rate,
-    uint32_t burst, uint64_t now_ms)
+void
+ratelimit_give(struct ratelimit *rl, const void *key, size_t len,
+    uint32_t rate, uint32_t burst, uint64_t now_ms)
 {
-	if (rate == 0)
-		return 1;
-	return refill(rl, key, rate, burst, now_ms)->tokens_milli >= 1000;
+	(void)rl_op(rl, key, len, rate, burst, now_ms, -1);
 }

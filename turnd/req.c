@@ -14,6 +14,7 @@
 #include "listen.h"
 #include "log.h"
 #include "nonce.h"
+#include "ratelimit.h"
 #include "req.h"
 #include "server.h"
 #include "stun_hdr.h"
@@ -132,19 +133,6 @@ stun_input(struct worker *w, const struct client_ep *ep, int transport,
 	}
 }
 
-/* FNV-1a of the USERNAME, never 0. */
-static uint32_t
-user_key(const struct stun_msg *m)
-{
-	uint32_t h = 2166136261u;
-
-	for (uint16_t i = 0; i < m->username.len; i++) {
-		h ^= m->username.p[i];
-		h *= 16777619u;
-	}
-	return h != 0 ? h : 1;
-}
-
 static void
 auth_count(struct worker *w, int reason)
 {
@@ -204,22 +192,29 @@ request_input(struct worker *w, const struct client_ep *ep, int transport,
 	}
 	r.a = alloc_find(w->allocs, ep);
 	if (me->flags & M_AUTH) {
-		uint32_t ukey = STUN_HAS(m, USERNAME) ? user_key(m) : 0;
+		int named = STUN_HAS(m, USERNAME);
 
-		if (ukey != 0 && !ratelimit_peek(&w->badpass, ukey,
-		    BADPASS_RATE, BADPASS_BURST, w->now_ms)) {
+		/*
+		 * A named request holds a token of its username's budget
+		 * while it is checked (so that workers checking guesses at
+		 * the same moment cannot overdraw it) and gives it back
+		 * unless it was a wrong password or an unknown user.
+		 */
+		if (named && !ratelimit_take(w->srv->badpass, m->username.p,
+		    m->username.len, BADPASS_RATE, BADPASS_BURST, w->now_ms)) {
 			STAT_INC(&w->stats, AUTH_THROTTLED);
 			return;
 		}
 		auth_check(w->snap->auth, &w->srv->nonce, m, &ep->addr,
 		    transport, w->now, &r.auth);
+		if (named && r.auth.reason != AUTH_R_BAD_MI &&
+		    r.auth.reason != AUTH_R_UNKNOWN_USER)
+			ratelimit_give(w->srv->badpass, m->username.p,
+			    m->username.len, BADPASS_RATE, BADPASS_BURST,
+			    w->now_ms);
 		if (r.auth.code != 0) {
 			char cbuf[TADDR_STRLEN], ubuf[LOG_QUOTE_MAX];
 
-			if (ukey != 0 && (r.auth.reason == AUTH_R_BAD_MI ||
-			    r.auth.reason == AUTH_R_UNKNOWN_USER))
-				(void)ratelimit_take(&w->badpass, ukey,
-				    BADPASS_RATE, BADPASS_BURST, w->now_ms);
 			auth_count(w, r.auth.reason);
 			/* the first 401 of a dance is normal, not news */
 			if (r.auth.reason != AUTH_R_NO_CREDS)
@@ -329,6 +324,20 @@ req_error(struct req *r, uint16_t code)
 	req_finish(r);
 }
 
+/* One budget per source address, shared by the workers. */
+static int
+unauth_allowed(struct worker *w, const union taddr *from)
+{
+	uint32_t rate = w->snap->conf->quotas.unauth_per_source;
+	struct stun_addr sa;
+
+	if (rate == 0)
+		return 1;
+	taddr_to_stun(&sa, from);
+	return ratelimit_take(w->srv->unauth, sa.ip,
+	    sa.family == STUN_AF_IPV6 ? 16 : 4, rate, rate, w->now_ms);
+}
+
 void
 req_finish(struct req *r)
 {
@@ -340,10 +349,7 @@ req_finish(struct req *r)
 	 * Answers to unauthenticated requests are what a spoofed source could
 	 * aim at a victim: a token bucket per source IP bounds them.
 	 */
-	if (!r->authed && !ratelimit_take(&w->unauth,
-	    taddr_hash_ip(&r->ep->addr, 0x9e3779b9u),
-	    c->quotas.unauth_per_source, c->quotas.unauth_per_source,
-	    w->now_ms)) {
+	if (!r->authed && !unauth_allowed(w, &r->ep->addr)) {
 		STAT_INC(&w->stats, DROP_RATE_LIMITED);
 		return;
 	}

@@ -30,6 +30,7 @@
 #include "peer.h"
 #include "portpool.h"
 #include "quota.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "tcprelay.h"
 #include "tls.h"
@@ -374,8 +375,11 @@ server_new(struct turnd_conf *conf, const char *path, const char *text,
 	srv->quota = quota_new();
 	srv->conns = quota_new();
 	srv->tcp = tcprelay_new();
+	srv->unauth = ratelimit_new();
+	srv->badpass = ratelimit_new();
 	srv->base = event_base_new();
 	if (srv->quota == NULL || srv->conns == NULL || srv->tcp == NULL ||
+	    srv->unauth == NULL || srv->badpass == NULL ||
 	    srv->base == NULL || mbox_init(&srv->mbox, srv->base, srv) != 0)
 		goto fail;
 	if (control_start(srv) != 0 || listen_free(conf) != 0)
@@ -432,6 +436,8 @@ server_free(struct server *srv)
 	quota_free(srv->quota);
 	quota_free(srv->conns);
 	tcprelay_free(srv->tcp);
+	ratelimit_free(srv->unauth);
+	ratelimit_free(srv->badpass);
 	free(srv->own);
 	OPENSSL_cleanse(&srv->nonce, sizeof(srv->nonce));
 	free(srv);

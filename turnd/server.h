@@ -34,6 +34,7 @@ struct peer_policy;
 struct portpool;
 struct quota;
 struct tcprelay;
+struct ratelimit;
 struct worker;
 struct event;
 struct event_base;
@@ -60,6 +61,8 @@ struct server {
 	struct quota *quota;
 	struct quota *conns; /* TCP/TLS connections per source IP */
 	struct tcprelay *tcp; /* RFC 6062 pending connections */
+	struct ratelimit *unauth;  /* answers to strangers, per source IP */
+	struct ratelimit *badpass; /* wrong credentials, per username */
 	struct worker **workers;
 	size_t n_workers;
 	union taddr *own; /* the server's own addresses, for the policy */

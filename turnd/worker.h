@@ -21,7 +21,6 @@
 
 #include "addr.h"
 #include "mbox.h"
-#include "ratelimit.h"
 #include "stats.h"
 
 struct server;
@@ -102,8 +101,6 @@ struct worker {
 
 	uint32_t now; /* monotonic seconds, refreshed per wake-up */
 	uint64_t now_ms;
-	struct ratelimit unauth;  /* answers to strangers, per source IP */
-	struct ratelimit badpass; /* wrong credentials, per username */
 	struct event *tick;
 	uint64_t rng[2];
 	uint32_t next_alloc_id;

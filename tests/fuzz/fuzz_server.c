@@ -34,6 +34,7 @@
 #include "nonce.h"
 #include "portpool.h"
 #include "quota.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "req.h"
 #include "server.h"
@@ -291,8 +292,11 @@ fz_server(void)
 	srv->quota = quota_new();
 	srv->conns = quota_new();
 	srv->tcp = tcprelay_new();
+	srv->unauth = ratelimit_new();
+	srv->badpass = ratelimit_new();
 	if (srv->snap == NULL || srv->pool[0] == NULL || srv->quota == NULL ||
-	    srv->conns == NULL || srv->tcp == NULL)
+	    srv->conns == NULL || srv->tcp == NULL || srv->unauth == NULL ||
+	    srv->badpass == NULL)
 		abort();
 	return srv;
 }
@@ -309,6 +313,8 @@ fz_server_free(struct server *srv)
 	quota_free(srv->quota);
 	quota_free(srv->conns);
 	tcprelay_free(srv->tcp);
+	ratelimit_free(srv->unauth);
+	ratelimit_free(srv->badpass);
 	free(srv);
 }
 
