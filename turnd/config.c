@@ -231,6 +231,10 @@ static const struct conf_opt conf_table[] = {
         COUNT(peers.n_deny),
         .help = "CIDRs denied on top of the "
                 "defaults"},
+    {"peers.relay_to_relay", CONF_K_BOOL, 0, 0, 1,
+        FIELD(peers.relay_to_relay),
+        .help = "allow the relayed addresses of this server's own "
+                "allocations as peers (two clients both relayed here)"},
 
     {"quotas", CONF_K_GROUP, .help = "resource limits; 0 = unlimited"},
     {"quotas.allocations_per_user", CONF_K_INT, 0, 0, 1000000, .def = 12,

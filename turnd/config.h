@@ -89,6 +89,7 @@ struct turnd_conf {
 		size_t n_allow;
 		struct cidr *deny;
 		size_t n_deny;
+		int relay_to_relay; /* own relayed addresses as peers */
 	} peers;
 
 	struct {

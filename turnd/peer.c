@@ -256,6 +256,15 @@ peer_check(const struct peer_policy *p, const union taddr *peer,
 	return judge(p, AF_INET, v4, port, check_port, 0);
 }
 
+int
+peer_is_own(const struct peer_policy *p, const union taddr *a)
+{
+	for (size_t i = 0; i < p->n_own; i++)
+		if (taddr_eq_ip(&p->own[i], a))
+			return 1;
+	return 0;
+}
+
 const char *
 peer_reason(int reason)
 {
@@ -270,6 +279,8 @@ peer_reason(int reason)
 		return "server_address";
 	case PEER_DENY_LISTENER:
 		return "server_listener";
+	case PEER_DENY_RELAY:
+		return "server_relay";
 	default:
 		return "bad_family";
 	}

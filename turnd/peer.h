@@ -21,6 +21,7 @@ struct peer_policy;
 #define PEER_DENY_SELF 3    /* one of the server's own addresses */
 #define PEER_DENY_LISTENER 4 /* the server's own listening port */
 #define PEER_DENY_FAMILY 5  /* not IPv4 or IPv6 */
+#define PEER_DENY_RELAY 6   /* a relayed address of this server */
 
 /*
  * Builds the policy from c.  own lists the server's own addresses (listen,
@@ -44,5 +45,7 @@ void peer_policy_free(struct peer_policy *p);
 int peer_check(const struct peer_policy *p, const union taddr *peer,
     int check_port);
 const char *peer_reason(int reason);
+/* True when the address (not the port) of a is one of the server's own. */
+int peer_is_own(const struct peer_policy *p, const union taddr *a);
 
 #endif

@@ -204,6 +204,19 @@ portpool_expire(struct portpool *p, uint32_t now)
 	pthread_mutex_unlock(&p->mu);
 }
 
+int
+portpool_has(struct portpool *p, uint16_t port)
+{
+	int r;
+
+	if (port < p->min || port > p->max)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	r = bit_get(p, (uint32_t)(port - p->min));
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
 size_t
 portpool_used(struct portpool *p)
 {

@@ -45,6 +45,8 @@ int portpool_claim(struct portpool *p, const uint8_t token[PORTPOOL_TOKEN_LEN],
 /* Releases reservations that expired by now: closes fds, puts ports. */
 void portpool_expire(struct portpool *p, uint32_t now);
 
+/* Whether turnd holds port (a relay socket or a reservation). */
+int portpool_has(struct portpool *p, uint16_t port);
 /* Ports in use and in the range, for metrics. */
 size_t portpool_used(struct portpool *p);
 size_t portpool_size(const struct portpool *p);

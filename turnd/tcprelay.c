@@ -30,6 +30,7 @@
 #include "stun_integrity.h"
 #include "stun_msg.h"
 #include "tcprelay.h"
+#include "turn.h"
 #include "worker.h"
 
 #define TCP_BUCKETS 256
@@ -320,7 +321,7 @@ tcprelay_connect(struct req *r)
 		req_error(r, STUN_ERR_PEER_ADDRESS_FAMILY);
 		return;
 	}
-	why_peer = peer_check(w->snap->peers, &peer, 1);
+	why_peer = turn_peer_check(w, &peer);
 	if (why_peer != PEER_OK) {
 		STAT_INC(&w->stats, DROP_POLICY);
 		req_error(r, STUN_ERR_FORBIDDEN);
@@ -417,7 +418,7 @@ tcprelay_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	if (fd == -1)
 		return;
 	if (!perm_check(a, &peer, w->now) ||
-	    peer_check(w->snap->peers, &peer, 1) != PEER_OK) {
+	    turn_peer_check(w, &peer) != PEER_OK) {
 		STAT_INC(&w->stats, DROP_NO_PERM);
 		close(fd);
 		return;

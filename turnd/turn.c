@@ -282,6 +282,21 @@ turn_refresh(struct req *r)
 	req_finish(r);
 }
 
+int
+turn_peer_check(struct worker *w, const union taddr *peer)
+{
+	int why = peer_check(w->snap->peers, peer, 1);
+	struct portpool *pool;
+
+	if (why != PEER_OK || w->snap->conf->peers.relay_to_relay)
+		return why;
+	pool = server_pool(w->srv, peer->sa.sa_family);
+	if (pool != NULL && peer_is_own(w->snap->peers, peer) &&
+	    portpool_has(pool, taddr_port(peer)))
+		return PEER_DENY_RELAY;
+	return PEER_OK;
+}
+
 /* A peer in a request: same family as a relay of the allocation, allowed. */
 static uint16_t
 peer_verdict(struct req *r, const struct stun_addr *sa, union taddr *peer,
@@ -293,7 +308,8 @@ peer_verdict(struct req *r, const struct stun_addr *sa, union taddr *peer,
 	taddr_from_stun(peer, sa);
 	if (alloc_relay(r->a, peer->sa.sa_family) == NULL)
 		return STUN_ERR_PEER_ADDRESS_FAMILY;
-	why = peer_check(r->w->snap->peers, peer, check_port);
+	why = check_port ? turn_peer_check(r->w, peer) :
+	    peer_check(r->w->snap->peers, peer, 0);
 	if (why != PEER_OK) {
 		STAT_INC(&r->w->stats, DROP_POLICY);
 		log_info("event=peer_denied id=%08x user=%s peer=%s reason=%s",
@@ -410,7 +426,7 @@ turn_send_indication(struct worker *w, const struct client_ep *ep,
 		return;
 	}
 	/* the permission passed the policy on the address; ports too here */
-	if (peer_check(w->snap->peers, &peer, 1) != PEER_OK) {
+	if (turn_peer_check(w, &peer) != PEER_OK) {
 		STAT_INC(&w->stats, DROP_POLICY);
 		return;
 	}

@@ -16,6 +16,13 @@ struct client_ep;
 struct stun_msg;
 struct turn_alloc;
 
+/*
+ * The peer policy with a port (peer_check), plus: a relayed address of
+ * this server is a peer only with peers.relay_to_relay.  Returns PEER_OK
+ * or a PEER_DENY_* reason.
+ */
+int turn_peer_check(struct worker *w, const union taddr *peer);
+
 void turn_allocate(struct req *r);
 void turn_refresh(struct req *r);
 void turn_create_permission(struct req *r);

@@ -534,7 +534,9 @@ class Turnd(Server):
             "  secrets = [ %s ];" % q(self.secret),
             "};",
             # The relay addresses are on loopback, and so the peers are.
-            'peers = { allow = [ "127.0.0.1/32" ]; };',
+            # both peer connections are relayed through this server: each
+            # one's peer is the other's relayed address
+            'peers = { allow = [ "127.0.0.1/32" ]; relay_to_relay = true; };',
             "control = { socket = %s; };" % q(self.control),
             'metrics = { listen = "%s:%d"; };' % (HOST, self.metrics_port),
             # debug adds the channel_bound lines.

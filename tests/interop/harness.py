@@ -543,7 +543,10 @@ class TurnServer:
                 (q(self.user), q(self.password)) if self.auth == "user" else
              "  secrets = [ %s ];" % q(self.secret)),
             "};",
-            "peers = { allow = %s; };" % allow,
+            # with loopback allowed, client-to-client through this server
+            # (uclient -y and -T) needs the relayed addresses as peers too
+            "peers = { allow = %s; relay_to_relay = %s; };" % (allow,
+                "true" if self.peers_allowed else "false"),
             "control = { socket = %s; };" %
                 q(os.path.join(self.workdir, "turnd.sock")),
             'metrics = { listen = ""; };',
