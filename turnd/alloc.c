@@ -16,6 +16,7 @@
 #include "listen.h"
 #include "log.h"
 #include "portpool.h"
+#include "relay.h"
 #include "quota.h"
 #include "server.h"
 #include "tcprelay.h"
@@ -263,5 +264,14 @@ alloc_sweep(struct worker *w, uint32_t now)
 		}
 		perm_prune(a, now);
 		chan_prune(a, now);
+		for (int i = 0; i < 2; i++) {
+			struct relay *r = &a->relay[i];
+
+			if (r->df_until != 0 &&
+			    (int32_t)(r->df_until - now) <= 0) {
+				r->df_until = 0;
+				relay_set_df(r, r->df);
+			}
+		}
 	}
 }

@@ -51,6 +51,11 @@ struct relay {
 	union taddr addr; /* the local address bound, port included */
 	struct event *ev;
 	int df; /* DF set on the socket */
+	/*
+	 * DF asked by a Send indication on a socket without it: DF stays on
+	 * until then (monotonic s), for the ICMP error to be received.
+	 */
+	uint32_t df_until;
 };
 
 struct turn_alloc {

@@ -36,6 +36,7 @@
  * headers for each one that arrives cost more than the packet itself.
  */
 #define RELAY_BATCH 8
+#define RELAY_DF_HOLD_S 2
 
 static void relay_cb(evutil_socket_t, short, void *);
 
@@ -121,15 +122,19 @@ relay_socket(struct worker *w, const union taddr *addr, int df, int tcp)
 		close(fd);
 		return -1;
 	}
-	if (df) {
-		int v = fam == AF_INET ? IP_PMTUDISC_DO : 1;
+	/*
+	 * DF only when the client asked (RFC 8656 sections 14 and 15): by
+	 * default Linux sets DF on UDP (path MTU discovery) and drops what
+	 * does not fit, where a relay should fragment.
+	 */
+	if (fam == AF_INET) {
+		int v = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
 
-		if (fam == AF_INET)
-			(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v,
-			    sizeof(v));
-		else
-			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v,
-			    sizeof(v));
+		(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+	} else if (df) {
+		int v = 1;
+
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v, sizeof(v));
 	}
 	if (c->relay.rcvbuf > 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &c->relay.rcvbuf,
@@ -273,6 +278,22 @@ relay_claim(struct worker *w, struct turn_alloc *a, struct relay *r,
 	return 508;
 }
 
+void
+relay_set_df(struct relay *r, int on)
+{
+	if (r->addr.sa.sa_family == AF_INET) {
+		int v = on ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+
+		(void)setsockopt(r->fd, IPPROTO_IP, IP_MTU_DISCOVER, &v,
+		    sizeof(v));
+	} else {
+		int v = on;
+
+		(void)setsockopt(r->fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v,
+		    sizeof(v));
+	}
+}
+
 int
 relay_send(struct worker *w, struct relay *r, const union taddr *peer,
     uint8_t *data, size_t len, int in_slot, int df)
@@ -285,25 +306,16 @@ relay_send(struct worker *w, struct relay *r, const union taddr *peer,
 		return -1;
 	}
 	if (df && !r->df) {
-		/* a Send indication asked for DF on a socket without it */
-		int on = r->addr.sa.sa_family == AF_INET ? IP_PMTUDISC_DO : 1,
-		    off = r->addr.sa.sa_family == AF_INET ?
-		    IP_PMTUDISC_DONT : 0, rc;
-
-		if (r->addr.sa.sa_family == AF_INET)
-			(void)setsockopt(r->fd, IPPROTO_IP, IP_MTU_DISCOVER,
-			    &on, sizeof(on));
-		else
-			(void)setsockopt(r->fd, IPPROTO_IPV6, IPV6_DONTFRAG,
-			    &on, sizeof(on));
-		rc = io_send_now(w, r->fd, peer, NULL, data, len);
-		if (r->addr.sa.sa_family == AF_INET)
-			(void)setsockopt(r->fd, IPPROTO_IP, IP_MTU_DISCOVER,
-			    &off, sizeof(off));
-		else
-			(void)setsockopt(r->fd, IPPROTO_IPV6, IPV6_DONTFRAG,
-			    &off, sizeof(off));
-		if (rc != 0)
+		/*
+		 * A Send indication asked for DF on a socket without it.  DF
+		 * stays on for a couple of seconds: with it off, the kernel
+		 * would ignore the fragmentation-needed error on its way back
+		 * (RFC 8656 section 11.5).  alloc_sweep turns it off again.
+		 */
+		if (r->df_until == 0)
+			relay_set_df(r, 1);
+		r->df_until = w->now + RELAY_DF_HOLD_S;
+		if (io_send_now(w, r->fd, peer, NULL, data, len) != 0)
 			return -1;
 	} else if (in_slot)
 		io_queue(w, r->fd, peer, NULL, data, len);
@@ -362,7 +374,17 @@ relay_errqueue(struct worker *w, struct relay *r)
 			ok = ee.ee_type == 3 || ee.ee_type == 11;
 		else if (ee.ee_origin == SO_EE_ORIGIN_ICMP6)
 			ok = ee.ee_type >= 1 && ee.ee_type <= 3;
-		else
+		else if (ee.ee_origin == SO_EE_ORIGIN_LOCAL &&
+		    ee.ee_errno == EMSGSIZE) {
+			/*
+			 * The path MTU is known already and DF is asked: the
+			 * stack refuses the datagram itself.  The client is
+			 * told as the router would have told it.
+			 */
+			ok = 1;
+			ee.ee_type = peer.sa.sa_family == AF_INET6 ? 2 : 3;
+			ee.ee_code = peer.sa.sa_family == AF_INET6 ? 0 : 4;
+		} else
 			ok = 0;
 		if (!ok || !perm_check(a, &peer, w->now))
 			continue;

@@ -44,6 +44,8 @@ int relay_claim(struct worker *w, struct turn_alloc *a, struct relay *r,
  */
 void relay_input(struct worker *w, struct relay *r, const union taddr *from,
     uint8_t *data, size_t len);
+/* Sets or clears DF on r's socket. */
+void relay_set_df(struct relay *r, int on);
 /*
  * Sends application data from r to peer.  With in_slot the data lies in an
  * io slot and is queued; otherwise it is sent at once.  Returns 0 or -1.
