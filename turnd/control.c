@@ -43,6 +43,7 @@ struct control {
 	struct server *srv;
 	int fd[2]; /* [0] full, [1] read-only */
 	struct event *ev[2];
+	struct event *resume; /* accept paused: out of descriptors */
 	char *path[2];
 	TAILQ_HEAD(, ctl_conn) conns;
 };
@@ -906,8 +907,20 @@ ctl_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd == -1)
+	if (fd == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* the socket stays readable: stop watching for 1 s */
+			struct timeval one = { 1, 0 };
+
+			for (int i = 0; i < 2; i++)
+				if (ctl->ev[i] != NULL)
+					event_del(ctl->ev[i]);
+			if (ctl->resume != NULL)
+				evtimer_add(ctl->resume, &one);
+		}
 		return;
+	}
 	cc = calloc(1, sizeof(*cc));
 	if (cc == NULL) {
 		close(fd);
@@ -1004,6 +1017,16 @@ ctl_listen(struct control *ctl, int i, const char *path, mode_t mode,
 	return 0;
 }
 
+static void
+ctl_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *ctl = arg;
+
+	for (int i = 0; i < 2; i++)
+		if (ctl->ev[i] != NULL)
+			event_add(ctl->ev[i], NULL);
+}
+
 int
 control_start(struct server *srv)
 {
@@ -1020,6 +1043,9 @@ control_start(struct server *srv)
 	ctl->fd[0] = ctl->fd[1] = -1;
 	TAILQ_INIT(&ctl->conns);
 	srv->ctl = ctl;
+	ctl->resume = evtimer_new(srv->base, ctl_resume_cb, ctl);
+	if (ctl->resume == NULL)
+		return -1;
 	if (c->control.socket != NULL && c->control.socket[0] != '\0' &&
 	    ctl_listen(ctl, 0, c->control.socket, (mode_t)c->control.mode,
 	    c->control.group) != 0)
@@ -1039,6 +1065,8 @@ control_free(struct control *ctl)
 		return;
 	while ((cc = TAILQ_FIRST(&ctl->conns)) != NULL)
 		ctl_conn_free(cc);
+	if (ctl->resume != NULL)
+		event_free(ctl->resume);
 	for (int i = 0; i < 2; i++) {
 		if (ctl->ev[i] != NULL)
 			event_free(ctl->ev[i]);

@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 struct metrics {
 	struct server *srv;
 	struct evhttp *http;
+	struct evconnlistener *lev; /* owned by http once bound */
 };
 
 /* The traffic totals an operator of coturn looks for, under its names. */
@@ -258,13 +260,33 @@ readyz_cb(struct evhttp_request *req, void *arg)
 		    "not ready\n", 10);
 }
 
+static void
+metrics_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	evconnlistener_enable(arg);
+}
+
+/*
+ * accept failed (EMFILE...): the socket stays readable, so pause for a
+ * second rather than spin.  arg is evhttp's, so the listener itself
+ * carries the timer.
+ */
+static void
+metrics_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct timeval one = { 1, 0 };
+
+	evconnlistener_disable(lev);
+	(void)event_base_once(evconnlistener_get_base(lev), -1, EV_TIMEOUT,
+	    metrics_resume_cb, lev, &one);
+}
+
 int
 metrics_start(struct server *srv)
 {
 	const struct turnd_conf *c = srv->snap->conf;
 	struct metrics *m;
 	union taddr a;
-	char ip[INET6_ADDRSTRLEN];
 
 	if (c->metrics.listen == NULL || c->metrics.listen[0] == '\0')
 		return 0;
@@ -287,12 +309,19 @@ metrics_start(struct server *srv)
 	evhttp_set_cb(m->http, "/metrics", metrics_cb, m);
 	evhttp_set_cb(m->http, "/healthz", healthz_cb, m);
 	evhttp_set_cb(m->http, "/readyz", readyz_cb, m);
-	taddr_ipstr(&a, ip, sizeof(ip));
-	if (evhttp_bind_socket(m->http, ip, taddr_port(&a)) != 0) {
+	m->lev = evconnlistener_new_bind(srv->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    128, &a.sa, (int)taddr_len(&a));
+	if (m->lev == NULL ||
+	    evhttp_bind_listener(m->http, m->lev) == NULL) {
 		log_warn("event=start_failed reason=metrics_bind address=%s",
 		    c->metrics.listen);
+		if (m->lev != NULL)
+			evconnlistener_free(m->lev);
+		m->lev = NULL;
 		return -1;
 	}
+	evconnlistener_set_error_cb(m->lev, metrics_accept_error_cb);
 	log_info("event=metrics_listening address=%s", c->metrics.listen);
 	return 0;
 }

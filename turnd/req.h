@@ -23,7 +23,8 @@ struct turn_alloc;
 #define REQ_F_STREAM 0x01 /* frame from a TCP/TLS stream */
 #define REQ_F_INSLOT 0x02 /* buffer is an io slot: may be queued in place */
 
-#define REQ_OUT_MAX 512
+/* the largest answer: REALM and SOFTWARE of 763 bytes each, and more */
+#define REQ_OUT_MAX 2048
 
 struct req {
 	struct worker *w;

@@ -2,6 +2,7 @@
  * turnd: a TURN relay and STUN server.  main parses the command line,
  * loads the configuration, and (in later stages) starts the workers.
  */
+#include <event2/event.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,13 @@
 #include "log.h"
 #include "server.h"
 #include "version.h"
+
+/* libevent's own complaints, at debug level: one line each, ours. */
+static void
+turnd_libevent_log(int severity, const char *msg)
+{
+	log_debug("event=libevent severity=%d message=\"%s\"", severity, msg);
+}
 
 static void
 usage(FILE *f)
@@ -86,6 +94,7 @@ main(int argc, char **argv)
 	}
 	log_init(conf->log.level + verbose > LOG_LVL_DEBUG ? LOG_LVL_DEBUG :
 	    conf->log.level + verbose, conf->log.syslog, "turnd");
+	event_set_log_callback(turnd_libevent_log);
 	log_info("event=start version=%s config=%s", TURND_VERSION,
 	    conf->source);
 	srv = server_new(conf, dev ? NULL : (path != NULL ? path :
