@@ -885,7 +885,19 @@ ctl_write_cb(struct bufferevent *bev, void *arg)
 static void
 ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	ctl_conn_free(arg);
+	struct ctl_conn *cc = arg;
+
+	/*
+	 * A client may half-close once its request is sent: the answer is
+	 * still written (ctl_write_cb closes when it is flushed).
+	 */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    (cc->col != NULL || (cc->answered &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) != 0))) {
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	ctl_conn_free(cc);
 }
 
 static void
@@ -902,8 +914,6 @@ static void
 ctl_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct control *ctl = arg;
-	struct timeval tmo = { CTL_TIMEOUT_S, 0 };
-	struct ctl_conn *cc;
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -921,19 +931,28 @@ ctl_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		}
 		return;
 	}
+	(void)control_adopt(ctl, fd, lfd == ctl->fd[1]);
+}
+
+int
+control_adopt(struct control *ctl, int fd, int readonly)
+{
+	struct timeval tmo = { CTL_TIMEOUT_S, 0 };
+	struct ctl_conn *cc;
+
 	cc = calloc(1, sizeof(*cc));
 	if (cc == NULL) {
 		close(fd);
-		return;
+		return -1;
 	}
 	cc->ctl = ctl;
-	cc->readonly = lfd == ctl->fd[1];
+	cc->readonly = readonly;
 	cc->bev = bufferevent_socket_new(ctl->srv->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (cc->bev == NULL) {
 		close(fd);
 		free(cc);
-		return;
+		return -1;
 	}
 	TAILQ_INSERT_TAIL(&ctl->conns, cc, entry);
 	bufferevent_setcb(cc->bev, ctl_read_cb, ctl_write_cb, ctl_event_cb,
@@ -942,6 +961,7 @@ ctl_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	bufferevent_setwatermark(cc->bev, EV_READ, 0,
 	    CTL_HDR_LEN + CTL_REQ_MAX + 1);
 	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
+	return 0;
 }
 
 static int
