@@ -61,7 +61,7 @@ static uint16_t
 free_port(void)
 {
 	for (int tries = 0; tries < 50; tries++) {
-		struct sockaddr_in a = { .sin_family = AF_INET };
+		struct sockaddr_in a = {.sin_family = AF_INET};
 		socklen_t alen = sizeof(a);
 		int u = socket(AF_INET, SOCK_DGRAM, 0), t;
 		uint16_t port;
@@ -153,12 +153,14 @@ exchange(int fd, const uint8_t *in, size_t inlen)
 	int eof = 0, shut = 0;
 
 	while (!eof) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
 		if (now_ms() > deadline) {
-			fprintf(stderr, "fuzz_ctl: the connection did not end "
-			    "within %d ms\n", FZ_DEADLINE_MS);
+			fprintf(stderr,
+			    "fuzz_ctl: the connection did not end "
+			    "within %d ms\n",
+			    FZ_DEADLINE_MS);
 			abort();
 		}
 		if (off < inlen) {
@@ -177,8 +179,10 @@ exchange(int fd, const uint8_t *in, size_t inlen)
 		if (n > 0) {
 			got += (size_t)n;
 			if (got == sizeof(resp)) {
-				fprintf(stderr, "fuzz_ctl: answer over %u "
-				    "bytes\n", FZ_OUT_MAX);
+				fprintf(stderr,
+				    "fuzz_ctl: answer over %u "
+				    "bytes\n",
+				    FZ_OUT_MAX);
 				abort();
 			}
 		} else if (n == 0)
@@ -214,7 +218,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
-	    sv) != 0 || control_adopt(srv->ctl, sv[0], ro) != 0) {
+	        sv) != 0 ||
+	    control_adopt(srv->ctl, sv[0], ro) != 0) {
 		perror("fuzz_ctl: socketpair");
 		abort();
 	}
@@ -230,8 +235,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		complete = version != CTL_VERSION || len > CTL_REQ_MAX ||
 		    size - CTL_HDR_LEN >= len;
 		if (version == CTL_VERSION && len <= CTL_REQ_MAX && complete)
-			has_nul = memchr(data + CTL_HDR_LEN, '\0', len) !=
-			    NULL;
+			has_nul = memchr(data + CTL_HDR_LEN, '\0', len) != NULL;
 	}
 	if (n == 0) {
 		if (complete)

@@ -17,8 +17,8 @@ drain(struct ratelimit *rl, const char *key, uint32_t rate, uint32_t burst,
 {
 	int n = 0;
 
-	while (n < 1000 && ratelimit_take(rl, key, strlen(key), rate, burst,
-	    now))
+	while (
+	    n < 1000 && ratelimit_take(rl, key, strlen(key), rate, burst, now))
 		n++;
 	return n;
 }
@@ -67,14 +67,14 @@ main(void)
 
 		for (int i = 0; i < 1000000 && !found; i++) {
 			snprintf(other, sizeof(other), "k%d", i);
-			found = ratelimit_slot(rl, other, strlen(other)) ==
-			    want;
+			found =
+			    ratelimit_slot(rl, other, strlen(other)) == want;
 		}
 		CHECK(found);
 		for (int i = 0; i < 100; i++) {
 			got += ratelimit_take(rl, "dave", 4, 5, 20, 20000);
-			got += ratelimit_take(rl, other, strlen(other), 5, 20,
-			    20000);
+			got += ratelimit_take(
+			    rl, other, strlen(other), 5, 20, 20000);
 		}
 		CHECK_EQ_INT(got, 20);
 	}
