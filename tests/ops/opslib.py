@@ -87,6 +87,37 @@ class Checks:
 T = Checks()
 
 
+def run_case(cases, name, make_case, deadline_s):
+    """
+    Runs one case of a suite under a deadline (SIGALRM): the case's
+    context from make_case(), an Abort, a Deadline or any other exception
+    counted as a failure, the context closed (its logs kept on failure), a
+    summary line.  Returns the exit status: 1 when a check failed, else
+    what the case returned (0 when None).
+    """
+    def on_alarm(sig, frame):
+        raise Deadline("case %s: over %d s" % (name, deadline_s))
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(deadline_s)
+    c = make_case()
+    rc = 0
+    t0 = time.monotonic()
+    try:
+        rc = cases[name](c) or 0
+    except (Abort, Deadline) as e:
+        T.check(False, "case stopped: %s" % e)
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        T.check(False, "case raised")
+    finally:
+        signal.alarm(0)
+        c.close(T.failed > 0)
+    print("%s: %d passed, %d failed (%.1f s)" % (name, T.passed, T.failed,
+        time.monotonic() - t0), file=sys.stderr)
+    return 1 if T.failed else rc
+
+
 def log(msg):
     print("[ops] " + msg, file=sys.stderr, flush=True)
 

@@ -39,9 +39,9 @@ import time
 
 from opslib import (
     Abort, CASE_DEADLINE_S, CTL_E_BAD, CTL_E_DENIED, CTL_E_OK, CTL_E_VERSION,
-    CTL_KICK, CTL_RELOAD, CTL_STATS, CTL_VERSION, Case, Deadline, EXIT_SKIP,
+    CTL_KICK, CTL_RELOAD, CTL_STATS, CTL_VERSION, Case, EXIT_SKIP,
     REALM, SECRET, SECRET_NEW, T, TRAFFIC, TURNCTL, TURND, Turnd, USERS,
-    check_clean, counts, log, log_events, q, rest_password, run,
+    check_clean, counts, log, log_events, q, rest_password, run, run_case,
     stun_allocate_as, stun_binding, sums, table_stats)
 
 
@@ -1408,29 +1408,7 @@ def main(argv):
             print("$%s must name the program" % name, file=sys.stderr)
             return 2
 
-    def on_alarm(sig, frame):
-        raise Deadline("case %s: over %d s" % (argv[1], CASE_DEADLINE_S))
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(CASE_DEADLINE_S)
-    c = Case()
-    rc = 0
-    t0 = time.monotonic()
-    try:
-        rc = CASES[argv[1]](c) or 0
-    except (Abort, Deadline) as e:
-        T.check(False, "case stopped: %s" % e)
-    except Exception:
-        import traceback
-        traceback.print_exc()
-        T.check(False, "case raised")
-    finally:
-        signal.alarm(0)
-        c.close(T.failed > 0)
-    print("%s: %d passed, %d failed (%.1f s)" % (argv[1], T.passed, T.failed,
-        time.monotonic() - t0), file=sys.stderr)
-    if T.failed:
-        return 1
-    return rc
+    return run_case(CASES, argv[1], Case, CASE_DEADLINE_S)
 
 
 if __name__ == "__main__":

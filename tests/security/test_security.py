@@ -14,7 +14,6 @@ network namespaces the case creates and removes.  Cases of suite
 
 import os
 import random
-import signal
 import socket
 import ssl
 import struct
@@ -1939,28 +1938,8 @@ def main(argv):
             print("$%s must name the program" % name, file=sys.stderr)
             return 2
     deadline = 3 * CASE_DEADLINE_S if argv[1] in SLOW else CASE_DEADLINE_S
-
-    def on_alarm(sig, frame):
-        raise seclib.opslib.Deadline("case %s: over %d s" % (argv[1],
-            deadline))
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(deadline)
-    c = Case()
-    t0 = time.monotonic()
-    try:
-        CASES[argv[1]](c)
-    except (Abort, seclib.opslib.Deadline) as e:
-        T.check(False, "case stopped: %s" % e)
-    except Exception:
-        import traceback
-        traceback.print_exc()
-        T.check(False, "case raised")
-    finally:
-        signal.alarm(0)
-        c.close(T.failed > 0)
-    print("%s: %d passed, %d failed (%.1f s)" % (argv[1], T.passed, T.failed,
-        time.monotonic() - t0), file=sys.stderr)
-    return 1 if T.failed else 0
+    # the case functions return nothing: the checks decide
+    return seclib.opslib.run_case(CASES, argv[1], Case, deadline)
 
 
 if __name__ == "__main__":
