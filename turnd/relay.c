@@ -87,6 +87,23 @@ relay_port_held(const union taddr *addr)
 	return held;
 }
 
+/* DF on (IP_PMTUDISC_DO, IPV6_DONTFRAG) or off (IP_PMTUDISC_DONT). */
+static void
+sock_set_df(int fd, int family, int on)
+{
+	if (family == AF_INET) {
+		int v = on ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+
+		(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v,
+		    sizeof(v));
+	} else {
+		int v = on;
+
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v,
+		    sizeof(v));
+	}
+}
+
 static int
 relay_socket(struct worker *w, const union taddr *addr, int df, int tcp)
 {
@@ -127,15 +144,7 @@ relay_socket(struct worker *w, const union taddr *addr, int df, int tcp)
 	 * default Linux sets DF on UDP (path MTU discovery) and drops what
 	 * does not fit, where a relay should fragment.
 	 */
-	if (fam == AF_INET) {
-		int v = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
-
-		(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
-	} else if (df) {
-		int v = 1;
-
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v, sizeof(v));
-	}
+	sock_set_df(fd, fam, df);
 	if (c->relay.rcvbuf > 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &c->relay.rcvbuf,
 		    sizeof(c->relay.rcvbuf));
@@ -281,17 +290,7 @@ relay_claim(struct worker *w, struct turn_alloc *a, struct relay *r,
 void
 relay_set_df(struct relay *r, int on)
 {
-	if (r->addr.sa.sa_family == AF_INET) {
-		int v = on ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
-
-		(void)setsockopt(r->fd, IPPROTO_IP, IP_MTU_DISCOVER, &v,
-		    sizeof(v));
-	} else {
-		int v = on;
-
-		(void)setsockopt(r->fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v,
-		    sizeof(v));
-	}
+	sock_set_df(r->fd, r->addr.sa.sa_family, on);
 }
 
 int

@@ -594,13 +594,28 @@ tcprelay_client_drained(struct tconn *c)
 		tconn_close(c, "peer_closed");
 }
 
+/*
+ * One side ended with bytes still owed to the other side, out: stop
+ * reading from out, and have its write callback fire once all is written
+ * (which closes it) or its timeout after tcp.idle_timeout_ms without
+ * progress.
+ */
+static void
+splice_flush_then_close(struct splice *sp, struct bufferevent *out)
+{
+	uint32_t ms = sp->w->snap->conf->tcp.idle_timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	bufferevent_disable(out, EV_READ);
+	bufferevent_setwatermark(out, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(out, NULL, &tv);
+}
+
 static void
 splice_peer_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct splice *sp = arg;
 	struct tconn *c = sp->client;
-	struct timeval tv;
-	uint32_t ms;
 
 	if (c == NULL) {
 		/* flushing to the peer: it went, or stalled */
@@ -619,12 +634,7 @@ splice_peer_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	sp->peer_eof = 1;
 	bufferevent_disable(bev, EV_READ);
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	ms = sp->w->snap->conf->tcp.idle_timeout_ms;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	splice_flush_then_close(sp, c->bev);
 }
 
 static void
@@ -646,8 +656,6 @@ tcprelay_client_gone(struct tconn *c)
 {
 	struct splice *sp = c->splice;
 	struct evbuffer *out;
-	struct timeval tv;
-	uint32_t ms;
 
 	if (sp == NULL)
 		return;
@@ -661,12 +669,7 @@ tcprelay_client_gone(struct tconn *c)
 		splice_free(sp);
 		return;
 	}
-	bufferevent_disable(sp->peer, EV_READ);
-	bufferevent_setwatermark(sp->peer, EV_WRITE, 0, 0);
-	ms = sp->w->snap->conf->tcp.idle_timeout_ms;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	bufferevent_set_timeouts(sp->peer, NULL, &tv);
+	splice_flush_then_close(sp, sp->peer);
 	bufferevent_enable(sp->peer, EV_WRITE);
 }
 

@@ -257,7 +257,7 @@ pktinfo_parse(struct msghdr *mh, union taddr *local)
 	}
 }
 
-/* The parts of the receive headers that never change. */
+/* The parts of the send and receive headers that never change. */
 static void
 io_init(struct io *io)
 {
