@@ -178,18 +178,34 @@ tr_send_connect(
 }
 
 /*
+ * What an answer to one of our requests says, its integrity checked: 0
+ * for a success, its code for an error, -1 otherwise.
+ */
+static inline int
+tr_outcome(struct tc *c, struct tc_resp *r, const char *what)
+{
+	CHECK_MSG(tc_check_integrity(c, r) == 0,
+	    "%s: %s without valid integrity", TR_AT, what);
+	if (r->m.cls == STUN_CLASS_SUCCESS)
+		return 0;
+	if (r->m.cls == STUN_CLASS_ERROR && STUN_HAS(&r->m, ERROR_CODE))
+		return r->m.error.code;
+	return -1;
+}
+
+/*
  * Waits for the answer to txid, skipping other frames.  Returns 0 for a
  * success, its code for an error, -1 for none.
  */
 static inline int
 tr_await(struct tc *c, const uint8_t txid[STUN_TXID_LEN], int timeout_ms)
 {
-	long long deadline = st_now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 	struct tc_resp r;
 
-	while (st_now_ms() < deadline) {
+	while (tc_now_ms() < deadline) {
 		int n = tc_recv_raw(
-		    c, r.buf, sizeof(r.buf), (int)(deadline - st_now_ms()));
+		    c, r.buf, sizeof(r.buf), (int)(deadline - tc_now_ms()));
 
 		if (n < 0)
 			break;
@@ -197,12 +213,7 @@ tr_await(struct tc *c, const uint8_t txid[STUN_TXID_LEN], int timeout_ms)
 		    stun_msg_decode(&r.m, r.buf, (size_t)n) != 0 ||
 		    memcmp(r.m.txid, txid, STUN_TXID_LEN) != 0)
 			continue;
-		CHECK_MSG(tc_check_integrity(c, &r) == 0,
-		    "%s: an answer without valid integrity", TR_AT);
-		if (r.m.cls == STUN_CLASS_SUCCESS)
-			return 0;
-		if (r.m.cls == STUN_CLASS_ERROR && STUN_HAS(&r.m, ERROR_CODE))
-			return r.m.error.code;
+		return tr_outcome(c, &r, "an answer");
 	}
 	return -1;
 }
@@ -264,13 +275,7 @@ tr_bind_on(
 	    memcmp(r.m.txid, txid, STUN_TXID_LEN) != 0 ||
 	    r.m.method != STUN_METHOD_CONNECTION_BIND)
 		return -1;
-	CHECK_MSG(tc_check_integrity(d, &r) == 0,
-	    "%s: ConnectionBind answer without valid integrity", TR_AT);
-	if (r.m.cls == STUN_CLASS_SUCCESS)
-		return 0;
-	if (r.m.cls == STUN_CLASS_ERROR && STUN_HAS(&r.m, ERROR_CODE))
-		return r.m.error.code;
-	return -1;
+	return tr_outcome(d, &r, "ConnectionBind answer");
 }
 
 /* A new data connection of alice's bound to id. Returns the code. */
@@ -297,12 +302,12 @@ tr_bind_small(struct tc *d, const struct tproc *p, int transport, uint32_t id)
 static inline size_t
 tr_read_full(struct tc *d, void *buf, size_t len, int timeout_ms)
 {
-	long long deadline = st_now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 	uint8_t *b = buf;
 	size_t got = 0;
 
 	while (got < len) {
-		long long left = deadline - st_now_ms();
+		long long left = deadline - tc_now_ms();
 		int n;
 
 		if (left <= 0)
@@ -368,13 +373,13 @@ tr_echo(struct tc *d, const size_t *sizes, size_t n_sizes, const char *what)
 static inline uint32_t
 tr_attempt(struct tc *c, union tc_addr *peer, int timeout_ms)
 {
-	long long deadline = st_now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 	uint8_t buf[2048];
 
-	while (st_now_ms() < deadline) {
+	while (tc_now_ms() < deadline) {
 		struct stun_msg m;
 		int n = tc_recv_raw(
-		    c, buf, sizeof(buf), (int)(deadline - st_now_ms()));
+		    c, buf, sizeof(buf), (int)(deadline - tc_now_ms()));
 
 		if (n < 0)
 			break;

@@ -25,15 +25,6 @@ st_tname(int transport)
 	return transport == TC_TLS ? "tls" : "tcp";
 }
 
-static inline long long
-st_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static inline void
 st_sleep_ms(int ms)
 {
@@ -109,13 +100,13 @@ st_binding_req(struct tc *c, uint8_t *buf, size_t cap, uint8_t txid[12])
 static inline int
 st_await(struct tc *c, const uint8_t txid[12], int timeout_ms)
 {
-	long long deadline = st_now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 	uint8_t buf[4096];
 
-	while (st_now_ms() < deadline) {
+	while (tc_now_ms() < deadline) {
 		struct stun_msg m;
 		int n = tc_recv_raw(
-		    c, buf, sizeof(buf), (int)(deadline - st_now_ms()));
+		    c, buf, sizeof(buf), (int)(deadline - tc_now_ms()));
 
 		if (n < 0)
 			return -1;

@@ -104,10 +104,10 @@ test_idle(const struct tproc *p, int transport, int full)
 	int ms, i;
 
 	/* sends nothing */
-	t0 = st_now_ms();
+	t0 = tc_now_ms();
 	CHECK(st_open(&quiet, p, transport, "127.0.0.1") == 0);
 	ms = tc_wait_closed(&quiet, 3000);
-	ms = ms < 0 ? -1 : (int)(st_now_ms() - t0);
+	ms = ms < 0 ? -1 : (int)(tc_now_ms() - t0);
 	CHECK_MSG(ms >= 900 && ms <= 2500,
 	    "%s: silent connection closed "
 	    "after %d ms, want about 1000",
@@ -119,14 +119,14 @@ test_idle(const struct tproc *p, int transport, int full)
 	st_binding_req(&c, hdr, sizeof(hdr), txid);
 	hdr[2] = 0x01; /* 400 bytes announced */
 	hdr[3] = 0x90;
-	t0 = st_now_ms();
+	t0 = tc_now_ms();
 	for (i = 0; i < 20 && !c.closed; i++) {
 		if (tc_send_raw(&c, hdr + i, 1) != 0)
 			break;
 		if (tc_wait_closed(&c, 200) >= 0)
 			break;
 	}
-	ms = c.closed || tc_wait_closed(&c, 10) >= 0 ? (int)(st_now_ms() - t0)
+	ms = c.closed || tc_wait_closed(&c, 10) >= 0 ? (int)(tc_now_ms() - t0)
 	                                             : -1;
 	CHECK_MSG(ms >= 0 && ms <= 2500,
 	    "%s: a frame dripping a byte every "
@@ -400,7 +400,7 @@ test_slow_reader(void)
 			st_sleep_ms(1);
 		if (i % 4000 == 3999) {
 			/* others are served promptly meanwhile */
-			long long s = st_now_ms();
+			long long s = tc_now_ms();
 
 			ucli.tries = 1;
 			ucli.timeout_ms = 1000;
@@ -412,8 +412,8 @@ test_slow_reader(void)
 			    "slow reader: TCP "
 			    "Binding during the flood (%u)",
 			    i);
-			if (st_now_ms() - s > worst_ms)
-				worst_ms = (long)(st_now_ms() - s);
+			if (tc_now_ms() - s > worst_ms)
+				worst_ms = (long)(tc_now_ms() - s);
 		}
 	}
 	CHECK_MSG(
@@ -429,17 +429,17 @@ test_slow_reader(void)
 	CHECK_MSG(kill(p.pid, 0) == 0, "slow reader: turnd is gone");
 
 	/* reading again: whole frames, in order, then a working connection */
-	t0 = st_now_ms();
-	quiet = st_now_ms() + 1000;
-	while (st_now_ms() < quiet && st_now_ms() - t0 < 20000) {
+	t0 = tc_now_ms();
+	quiet = tc_now_ms() + 1000;
+	while (tc_now_ms() < quiet && tc_now_ms() - t0 < 20000) {
 		struct chandata cd;
 		uint32_t idx;
 
 		n = tc_recv_raw(
-		    &slow, frame, sizeof(frame), (int)(quiet - st_now_ms()));
+		    &slow, frame, sizeof(frame), (int)(quiet - tc_now_ms()));
 		if (n < 0)
 			break;
-		quiet = st_now_ms() + 1000;
+		quiet = tc_now_ms() + 1000;
 		if (chandata_decode(&cd, frame, (size_t)n,
 		        CHANDATA_F_STREAM | CHANDATA_F_LEGACY) != 0 ||
 		    cd.chan != ST_CHAN || cd.len != DGRAM) {

@@ -265,13 +265,13 @@ test_connect_errors(const struct tproc *p, int transport)
 	/* nothing listens: the RST makes it 447 at once, twice */
 	tr_close_fd(&lfd);
 	for (int i = 0; i < 2; i++) {
-		t0 = st_now_ms();
+		t0 = tc_now_ms();
 		code = tr_connect(&c, &dead, &id);
 		CHECK_MSG(code == STUN_ERR_CONNECTION_FAILURE,
 		    "%s: Connect to a closed port %d: %d, want 447", TR_AT, i,
 		    code);
-		CHECK_MSG(st_now_ms() - t0 < 1500, "%s: 447 took %lld ms",
-		    TR_AT, st_now_ms() - t0);
+		CHECK_MSG(tc_now_ms() - t0 < 1500, "%s: 447 took %lld ms",
+		    TR_AT, tc_now_ms() - t0);
 	}
 	/* denied peers, refused before any connection is made */
 	tc_addr_parse(&far, "10.0.0.1", 80);
@@ -637,10 +637,10 @@ slow_begin(struct slow *s)
 	CHECK_EQ_INT(tc_permission(&s->c, &any), 0);
 	s->lfd = ttcp_listen("127.0.0.1", &lpeer);
 	CHECK_EQ_INT(tr_connect(&s->c, &lpeer, &s->id_connect), 0);
-	s->t_connect = st_now_ms();
+	s->t_connect = tc_now_ms();
 	s->fd_connect = tr_accept(s->lfd, &relayed, "Connect");
 	s->fd_peer = ttcp_connect(&relayed, NULL, TR_WAIT_MS);
-	s->t_peer = st_now_ms();
+	s->t_peer = tc_now_ms();
 	s->id_peer = tr_attempt(&s->c, &any, TR_WAIT_MS);
 	CHECK_MSG(s->id_peer != 0, "%s: ConnectionAttempt", TR_AT);
 	/* a bound pair that idles all along */
@@ -654,7 +654,7 @@ slow_begin(struct slow *s)
 	CHECK(tr_open_alice(&s->c2, &s->p, TC_TCP) == 0);
 	CHECK_EQ_INT(tr_allocate(&s->c2, 0, NULL), 0);
 	CHECK(tr_send_connect(&s->c2, &stuck, s->txid_stuck) == 0);
-	s->t_stuck = st_now_ms();
+	s->t_stuck = tc_now_ms();
 }
 
 /*
@@ -668,9 +668,9 @@ slow_check_open(int fd, long long t0, const char *what)
 
 	if (fd == -1)
 		return;
-	if (st_now_ms() < open_until)
-		st_sleep_ms((int)(open_until - st_now_ms()));
-	if (st_now_ms() > open_until + 1000) {
+	if (tc_now_ms() < open_until)
+		st_sleep_ms((int)(open_until - tc_now_ms()));
+	if (tc_now_ms() > open_until + 1000) {
 		fprintf(stderr, "%s: %s: too late to see it open at %d s\n",
 		    TR_AT, what, TR_BIND_S - 2);
 		return;
@@ -684,7 +684,7 @@ static void
 slow_check_closed(int fd, long long t0, const char *what)
 {
 	long long end = t0 + (TR_BIND_S + 3) * 1000;
-	long long left = end - st_now_ms();
+	long long left = end - tc_now_ms();
 
 	if (fd == -1)
 		return;
@@ -708,9 +708,9 @@ slow_end(struct slow *s)
 	slow_check_open(
 	    s->fd_peer, s->t_peer, "pending connection made by the peer");
 	/* section 5.2: 447 when connecting timed out, after 30 s or more */
-	left = s->t_stuck + (TR_CONNECT_S + 3) * 1000 - st_now_ms();
+	left = s->t_stuck + (TR_CONNECT_S + 3) * 1000 - tc_now_ms();
 	code = tr_await(&s->c2, s->txid_stuck, left > 0 ? (int)left : 0);
-	ms = st_now_ms() - s->t_stuck;
+	ms = tc_now_ms() - s->t_stuck;
 	CHECK_MSG(code == STUN_ERR_CONNECTION_FAILURE,
 	    "%s: Connect to a peer that never answers: %d, want 447", TR_AT,
 	    code);

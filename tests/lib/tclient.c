@@ -293,13 +293,31 @@ tc_encode(struct tc *c, const struct tc_msg *m, uint8_t *buf, size_t cap,
 	return stun_enc_finish(&e);
 }
 
-static long long
-now_ms(void)
+long long
+tc_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+tc_wait_fd(int fd, short ev, long long deadline)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = ev};
+		long long left = deadline - tc_now_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		r = poll(&pfd, 1, (int)left);
+		if (r > 0)
+			return 1;
+		if (r == 0 || errno != EINTR)
+			return 0;
+	}
 }
 
 static int
@@ -347,13 +365,13 @@ tc_transact_raw(struct tc *c, const uint8_t *req, size_t len, struct tc_resp *r)
 	if (len < STUN_HDR_LEN)
 		return -1;
 	for (int t = 0; t < tries; t++) {
-		long long deadline = now_ms() + wait_ms;
+		long long deadline = tc_now_ms() + wait_ms;
 
 		if (tc_send_raw(c, req, len) != 0)
 			return -1;
-		while (now_ms() < deadline) {
+		while (tc_now_ms() < deadline) {
 			int n = tc_recv_raw(c, r->buf, sizeof(r->buf),
-			    (int)(deadline - now_ms()));
+			    (int)(deadline - tc_now_ms()));
 
 			if (n < 0)
 				break;
@@ -559,15 +577,15 @@ tc_recv_data(struct tc *c, void *buf, size_t cap, uint16_t *chan,
     union tc_addr *peer, int timeout_ms)
 {
 	uint8_t in[70000];
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 	int cflags = CHANDATA_F_LEGACY;
 
 	/* on a stream the frame must hold exactly the padded length */
 	if (c->transport != TC_UDP)
 		cflags |= CHANDATA_F_STREAM;
-	while (now_ms() < deadline) {
+	while (tc_now_ms() < deadline) {
 		int n =
-		    tc_recv_raw(c, in, sizeof(in), (int)(deadline - now_ms()));
+		    tc_recv_raw(c, in, sizeof(in), (int)(deadline - tc_now_ms()));
 		struct stun_msg m;
 		struct chandata cd;
 

@@ -236,6 +236,12 @@ int tc_send_raw(struct tc *c, const void *p, size_t len);
  */
 int tc_recv_raw(struct tc *c, void *buf, size_t cap, int timeout_ms);
 
+/* CLOCK_MONOTONIC in milliseconds. */
+long long tc_now_ms(void);
+/* Waits for ev (POLLIN...) on fd until deadline (tc_now_ms): 1 ready, 0
+ * timeout or error. */
+int tc_wait_fd(int fd, short ev, long long deadline);
+
 /*
  * Streams: the bytes that follow the frames read so far, as they come (an
  * RFC 6062 data connection after ConnectionBind is no longer framed):

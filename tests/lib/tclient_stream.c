@@ -24,28 +24,17 @@
 /* Room for a whole frame and the start of the next. */
 #define TC_STREAM_BUF (TC_FRAME_MAX + 4096)
 
-static long long now_ms(void);
-static int wait_fd(int, short, long long);
 static int stream_read(struct tc *, long long);
 static int stream_write(struct tc *, const uint8_t *, size_t, long long);
 static int tls_connect(
     struct tc *, const struct tc_stream *, const char *, long long);
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 tc_open_stream(struct tc *c, const struct tc_stream *s, const char *server_ip,
     uint16_t port, const char *user, const char *pass)
 {
 	long long deadline =
-	    now_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 2000);
+	    tc_now_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 2000);
 	socklen_t len = sizeof(c->local);
 	int on = 1, err = 0;
 	union tc_addr from;
@@ -86,7 +75,7 @@ tc_open_stream(struct tc *c, const struct tc_stream *s, const char *server_ip,
 		socklen_t elen = sizeof(err);
 
 		if (errno != EINPROGRESS ||
-		    wait_fd(c->fd, POLLOUT, deadline) <= 0 ||
+		    tc_wait_fd(c->fd, POLLOUT, deadline) <= 0 ||
 		    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 ||
 		    err != 0)
 			return -1;
@@ -196,7 +185,7 @@ tls_connect(struct tc *c, const struct tc_stream *s, const char *server_ip,
 			c->closed = 1;
 			return -1;
 		}
-		if (wait_fd(c->fd, (short)ev, deadline) <= 0) {
+		if (tc_wait_fd(c->fd, (short)ev, deadline) <= 0) {
 			snprintf(c->tls_error, sizeof(c->tls_error),
 			    "handshake timed out");
 			return -1;
@@ -241,30 +230,11 @@ tc_stream_send(struct tc *c, const void *p, size_t len)
 			n = c->write_chunk;
 		if (off > 0 && c->write_gap_ms > 0)
 			usleep((useconds_t)c->write_gap_ms * 1000);
-		if (stream_write(c, b + off, n, now_ms() + 5000) != 0)
+		if (stream_write(c, b + off, n, tc_now_ms() + 5000) != 0)
 			return -1;
 		off += n;
 	} while (off < len);
 	return 0;
-}
-
-/* Waits for ev on fd until deadline: 1 ready, 0 timeout or error. */
-static int
-wait_fd(int fd, short ev, long long deadline)
-{
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = ev};
-		long long left = deadline - now_ms();
-		int r;
-
-		if (left <= 0)
-			return 0;
-		r = poll(&pfd, 1, (int)left);
-		if (r > 0)
-			return 1;
-		if (r == 0 || errno != EINTR)
-			return 0;
-	}
 }
 
 /*
@@ -312,7 +282,7 @@ stream_read(struct tc *c, long long deadline)
 				return -1;
 			}
 		}
-		if (wait_fd(c->fd, ev, deadline) <= 0)
+		if (tc_wait_fd(c->fd, ev, deadline) <= 0)
 			return 0;
 	}
 }
@@ -363,7 +333,7 @@ stream_write(struct tc *c, const uint8_t *p, size_t len, long long deadline)
 			len -= done;
 			continue;
 		}
-		if (wait_fd(c->fd, ev, deadline) <= 0)
+		if (tc_wait_fd(c->fd, ev, deadline) <= 0)
 			return -1;
 	}
 	return 0;
@@ -372,7 +342,7 @@ stream_write(struct tc *c, const uint8_t *p, size_t len, long long deadline)
 int
 tc_wait_closed(struct tc *c, int timeout_ms)
 {
-	long long start = now_ms(), deadline = start + timeout_ms;
+	long long start = tc_now_ms(), deadline = start + timeout_ms;
 
 	if (c->transport == TC_UDP)
 		return -1;
@@ -382,13 +352,13 @@ tc_wait_closed(struct tc *c, int timeout_ms)
 		if (stream_read(c, deadline) <= 0 && !c->closed)
 			return -1;
 	}
-	return (int)(now_ms() - start);
+	return (int)(tc_now_ms() - start);
 }
 
 int
 tc_stream_recv(struct tc *c, void *buf, size_t cap, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 
 	if (c->sbuf == NULL)
 		return -1;
@@ -415,7 +385,7 @@ tc_stream_recv(struct tc *c, void *buf, size_t cap, int timeout_ms)
 int
 tc_stream_read(struct tc *c, void *buf, size_t cap, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 	size_t n;
 
 	if (c->transport == TC_UDP || c->sbuf == NULL)

@@ -22,38 +22,8 @@ struct echo_conn {
 	unsigned char *buf;
 };
 
-static long long now_ms(void);
-static int wait_fd(int, short, long long);
 static int stream_socket(int);
 static void *echo_main(void *);
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits for ev on fd until deadline: 1 ready, 0 timeout or error. */
-static int
-wait_fd(int fd, short ev, long long deadline)
-{
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = ev};
-		long long left = deadline - now_ms();
-		int r;
-
-		if (left <= 0)
-			return 0;
-		r = poll(&pfd, 1, (int)left);
-		if (r > 0)
-			return 1;
-		if (r == 0 || errno != EINTR)
-			return 0;
-	}
-}
 
 static int
 stream_socket(int family)
@@ -89,7 +59,7 @@ ttcp_listen(const char *ip, union tc_addr *addr)
 int
 ttcp_accept(int lfd, union tc_addr *from, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 	union tc_addr dummy;
 	int on = 1;
 
@@ -106,7 +76,7 @@ ttcp_accept(int lfd, union tc_addr *from, int timeout_ms)
 			return fd;
 		}
 		if ((errno != EAGAIN && errno != EINTR) ||
-		    !wait_fd(lfd, POLLIN, deadline))
+		    !tc_wait_fd(lfd, POLLIN, deadline))
 			return -1;
 	}
 }
@@ -124,7 +94,7 @@ ttcp_connect(const union tc_addr *to, union tc_addr *local, int timeout_ms)
 		elen = sizeof(err);
 		if (errno != EINPROGRESS)
 			goto fail;
-		if (!wait_fd(fd, POLLOUT, now_ms() + timeout_ms)) {
+		if (!tc_wait_fd(fd, POLLOUT, tc_now_ms() + timeout_ms)) {
 			errno = ETIMEDOUT;
 			goto fail;
 		}
@@ -149,7 +119,7 @@ int
 ttcp_write(int fd, const void *p, size_t len, int timeout_ms)
 {
 	const unsigned char *b = p;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 
 	while (len > 0) {
 		ssize_t n = send(fd, b, len, MSG_NOSIGNAL);
@@ -160,7 +130,7 @@ ttcp_write(int fd, const void *p, size_t len, int timeout_ms)
 			continue;
 		}
 		if ((n < 0 && errno != EAGAIN && errno != EINTR) ||
-		    !wait_fd(fd, POLLOUT, deadline))
+		    !tc_wait_fd(fd, POLLOUT, deadline))
 			return -1;
 	}
 	return 0;
@@ -169,7 +139,7 @@ ttcp_write(int fd, const void *p, size_t len, int timeout_ms)
 int
 ttcp_read(int fd, void *buf, size_t cap, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 
 	for (;;) {
 		ssize_t n = recv(fd, buf, cap, 0);
@@ -178,7 +148,7 @@ ttcp_read(int fd, void *buf, size_t cap, int timeout_ms)
 			return (int)n;
 		if (errno != EAGAIN && errno != EINTR)
 			return 0; /* a reset ends the stream too */
-		if (!wait_fd(fd, POLLIN, deadline))
+		if (!tc_wait_fd(fd, POLLIN, deadline))
 			return -1;
 	}
 }
@@ -186,12 +156,12 @@ ttcp_read(int fd, void *buf, size_t cap, int timeout_ms)
 size_t
 ttcp_read_full(int fd, void *buf, size_t len, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = tc_now_ms() + timeout_ms;
 	unsigned char *b = buf;
 	size_t got = 0;
 
 	while (got < len) {
-		long long left = deadline - now_ms();
+		long long left = deadline - tc_now_ms();
 		int n;
 
 		if (left <= 0)
@@ -207,20 +177,20 @@ ttcp_read_full(int fd, void *buf, size_t len, int timeout_ms)
 int
 ttcp_wait_eof(int fd, int timeout_ms, size_t *got)
 {
-	long long start = now_ms(), deadline = start + timeout_ms;
+	long long start = tc_now_ms(), deadline = start + timeout_ms;
 	unsigned char buf[16384];
 
 	if (got != NULL)
 		*got = 0;
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - tc_now_ms();
 		int n;
 
 		if (left < 0)
 			left = 0;
 		n = ttcp_read(fd, buf, sizeof(buf), (int)left);
 		if (n == 0)
-			return (int)(now_ms() - start);
+			return (int)(tc_now_ms() - start);
 		if (n < 0)
 			return -1;
 		if (got != NULL)
