@@ -837,6 +837,21 @@ def targets(results):
 # --------------------------------------------------------------------------
 
 
+def measure_on(cfg, srv, r, fn):
+    """
+    fn(cfg, srv, proc) against a freshly started server; its figures go
+    into r, and those measured under foreign load into r["noisy_keys"].
+    """
+    p = srv.start(cfg.tmp)
+    try:
+        fig = fn(cfg, srv, p)
+    finally:
+        p.stop()
+    if fig.pop("noisy", False):
+        r.setdefault("noisy_keys", []).extend(fig)
+    r.update(fig)
+
+
 class Config:
     def __init__(self, a):
         self.quick = a.quick
@@ -992,34 +1007,16 @@ def main():
                     f"{fmt(fr['syscalls_per_pkt'])} syscalls/pkt, loss "
                     f"{fr['loss_pct']:.2f}%")
             if "max" in cfg.metrics and (rep == 0 or not cfg.quick):
-                p = srv.start(cfg.tmp)
-                try:
-                    mr = max_rate(cfg, srv, p)
-                finally:
-                    p.stop()
-                if mr.pop("noisy"):
-                    r.setdefault("noisy_keys", []).extend(mr)
-                r.update(mr)
+                measure_on(cfg, srv, r, max_rate)
                 log(f"  max rate: {fmt(r['max_relayed_rate'])} pkt/s "
                     f"({r['limit']})")
             if "alloc" in cfg.metrics and name != "forwarder":
-                p = srv.start(cfg.tmp)
-                try:
-                    ar = alloc_rate(cfg, srv, p)
-                finally:
-                    p.stop()
-                if ar.pop("noisy"):
-                    r.setdefault("noisy_keys", []).extend(ar)
-                r.update(ar)
+                measure_on(cfg, srv, r, alloc_rate)
                 log(f"  allocations: {r['allocs_per_s']:.0f}/s, "
                     f"{r['cpu_us_per_alloc']:.0f} CPU-us each")
             if "mem" in cfg.metrics and name != "forwarder" and \
                     (rep == 0 or not cfg.quick):
-                p = srv.start(cfg.tmp)
-                try:
-                    r.update(idle_memory(cfg, srv, p))
-                finally:
-                    p.stop()
+                measure_on(cfg, srv, r, idle_memory)
                 log(f"  memory: {r['rss_per_alloc']:.0f} RSS bytes/alloc")
             if "instr" in cfg.metrics and rep == 0:
                 r.update(instructions(cfg, srv))
