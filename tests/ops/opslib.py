@@ -308,13 +308,21 @@ class Turnd:
         os.chmod(self.conf + ".new", 0o644)
         os.replace(self.conf + ".new", self.conf)
 
+    def argv(self):
+        """The command that runs turnd (a subclass may wrap it)."""
+        return [TURND, "-c", self.conf]
+
+    def binding_ok(self):
+        """Whether turnd answers a STUN Binding on its UDP port."""
+        return stun_binding("127.0.0.1", self.port)
+
     def start(self, env=None, timeout_s=10.0):
         logf = open(self.logpath, "ab")
         e = dict(os.environ)
         e.pop("NOTIFY_SOCKET", None)
         if env:
             e.update(env)
-        self.proc = subprocess.Popen([TURND, "-c", self.conf],
+        self.proc = subprocess.Popen(self.argv(),
             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=e)
         logf.close()
         self.started_at = time.monotonic()
@@ -322,11 +330,12 @@ class Turnd:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self.rc = self.proc.returncode
+                self.dump_log(40)
                 raise Abort("turnd exited at start with %d" % self.rc)
-            if stun_binding("127.0.0.1", self.port) and \
-                    os.path.exists(self.sock):
+            if self.binding_ok() and os.path.exists(self.sock):
                 return self
             time.sleep(0.05)
+        self.dump_log(40)
         raise Abort("turnd did not answer within %.0f s" % timeout_s)
 
     @property

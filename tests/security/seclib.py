@@ -535,33 +535,14 @@ class Daemon(opslib.Turnd):
         self.host = host
         self.nofile = nofile
 
-    def start(self, env=None, timeout_s=10.0):
-        argv = [opslib.TURND, "-c", self.conf]
+    def argv(self):
+        argv = super().argv()
         if self.nofile is not None:
             argv = ["prlimit", "--nofile=%d:%d" % (self.nofile,
                 self.nofile), "--"] + argv
         if self.ns is not None:
             argv = ["ip", "netns", "exec", self.ns] + argv
-        e = dict(os.environ)
-        e.pop("NOTIFY_SOCKET", None)
-        if env:
-            e.update(env)
-        logf = open(self.logpath, "ab")
-        self.proc = opslib.subprocess.Popen(argv,
-            stdin=opslib.subprocess.DEVNULL, stdout=logf, stderr=logf, env=e)
-        logf.close()
-        self.started_at = time.monotonic()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.rc = self.proc.returncode
-                self.dump_log(40)
-                raise Abort("turnd exited at start with %d" % self.rc)
-            if self.binding_ok() and os.path.exists(self.sock):
-                return self
-            time.sleep(0.05)
-        self.dump_log(40)
-        raise Abort("turnd did not answer within %.0f s" % timeout_s)
+        return argv
 
     def binding_ok(self):
         fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
