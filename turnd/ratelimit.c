@@ -68,13 +68,14 @@ rl_op(struct ratelimit *rl, const void *key, size_t len, uint32_t rate,
 	size_t i = ratelimit_slot(rl, key, len);
 	struct rl_slot *s = &rl->s[i];
 	pthread_mutex_t *mu = &rl->mu[i % RATELIMIT_STRIPES];
-	uint64_t t;
+	uint64_t t, full;
 	int ok;
 
 	if (rate == 0)
 		return 1;
 	if (burst == 0)
 		burst = rate;
+	full = (uint64_t)burst * 1000u;
 	if (now_ms == 0)
 		now_ms = 1;
 	pthread_mutex_lock(mu);
@@ -84,20 +85,18 @@ rl_op(struct ratelimit *rl, const void *key, size_t len, uint32_t rate,
 	 * time never moves backwards.
 	 */
 	if (s->last_ms == 0)
-		t = (uint64_t)burst * 1000u;
+		t = full;
 	else if (now_ms > s->last_ms)
 		t = s->tokens_milli + (now_ms - s->last_ms) * rate;
 	else
 		t = s->tokens_milli;
-	if (t > (uint64_t)burst * 1000u)
-		t = (uint64_t)burst * 1000u;
+	if (t > full)
+		t = full;
 	ok = t >= 1000;
 	if (take > 0 && ok)
 		t -= 1000;
 	else if (take < 0)
-		t += 1000;
-	if (t > (uint64_t)burst * 1000u)
-		t = (uint64_t)burst * 1000u;
+		t = t + 1000 < full ? t + 1000 : full;
 	s->tokens_milli = (uint32_t)t;
 	if (now_ms > s->last_ms)
 		s->last_ms = now_ms;
